@@ -1,0 +1,92 @@
+"""The TensorFlow-specific pieces of keras-gen, kept in one place.
+
+Everything that touches ``tf.distribute``, ``tf.GradientTape`` or stateless TF
+random ops lives here, so that layers, losses and zoo models stay written in
+``keras.ops`` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import keras
+import tensorflow as tf
+
+
+def num_replicas() -> int:
+    """Number of replicas that train in sync (1 without a distribution strategy)."""
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def replica_id():
+    """This replica's index in its sync group, as a scalar int32 tensor (0 without a strategy)."""
+    context = tf.distribute.get_replica_context()
+    if context is None:  # cross-replica context: not inside strategy.run
+        return tf.constant(0, tf.int32)
+    return tf.cast(context.replica_id_in_sync_group, tf.int32)
+
+
+def global_batch_size(local_batch_size):
+    """Sum of the per-replica batch sizes, as a float32 scalar.
+
+    Exact also for an uneven last batch, unlike ``local_batch * num_replicas``.
+    """
+    local = tf.cast(local_batch_size, tf.float32)
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return local
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, local)
+
+
+def scale_for_distribution(value):
+    """Scale a per-replica scalar mean (``add_loss`` style) so that replicas sum to the mean."""
+    n = num_replicas()
+    return value if n == 1 else value / tf.cast(n, value.dtype)
+
+
+def stateless_normal(shape, seed_generator: keras.random.SeedGenerator, dtype="float32"):
+    """Standard normal noise from a layer's ``SeedGenerator``, different on every replica.
+
+    Keras draws the same seed on every replica of a MirroredStrategy (the
+    generator's state is mirrored), so the replica id is folded into the seed.
+    """
+    seed = tf.cast(seed_generator.next(), tf.int64)
+    context = tf.distribute.get_replica_context()
+    if context is not None and context.num_replicas_in_sync > 1:
+        seed = tf.random.experimental.stateless_fold_in(seed, context.replica_id_in_sync_group)
+    return tf.random.stateless_normal(shape, seed=seed, dtype=dtype)
+
+
+def stateless_uniform(shape, seed_generator: keras.random.SeedGenerator, dtype="float32"):
+    """Uniform [0, 1) noise with the same per-replica seeding as :func:`stateless_normal`."""
+    seed = tf.cast(seed_generator.next(), tf.int64)
+    context = tf.distribute.get_replica_context()
+    if context is not None and context.num_replicas_in_sync > 1:
+        seed = tf.random.experimental.stateless_fold_in(seed, context.replica_id_in_sync_group)
+    return tf.random.stateless_uniform(shape, seed=seed, dtype=dtype)
+
+
+def batch_jacobian_sq_norm(fn: Callable, x):
+    """Per-example squared Frobenius norm of the Jacobian of ``fn`` at ``x``.
+
+    ``fn`` maps a batch (B, ...) to a batch (B, d); the result has shape (B,).
+    Used by the contractive autoencoder's penalty; differentiable (second order).
+    """
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.cast(fn(x), tf.float32)
+    jac = tape.batch_jacobian(y, x)  # (B, d, *x.shape[1:])
+    jac = tf.cast(tf.reshape(jac, [tf.shape(jac)[0], -1]), tf.float32)
+    return tf.reduce_sum(tf.square(jac), axis=-1)
+
+
+def compiled(fn: Callable, *, reduce_retracing: bool = True) -> Callable:
+    """Compile ``fn`` into a graph function (used for batched inference loops)."""
+    return tf.function(fn, reduce_retracing=reduce_retracing)
+
+
+def gradients(loss, variables):
+    """Gradients of ``loss`` w.r.t. ``variables`` through a fresh tape (``loss`` is a callable)."""
+    with tf.GradientTape() as tape:
+        value = loss()
+    return value, tape.gradient(value, variables)

@@ -1,0 +1,135 @@
+"""The training core: a ``keras.Model`` whose train/test steps are written once.
+
+A zoo model only says WHAT it optimises: :meth:`GenerativeModel.compute_terms`
+returns named per-example terms, one of them ``"loss"`` (the objective). This
+class owns HOW: the gradient tape, loss scaling for ``mixed_float16``, the
+reduction by the global batch size under ``tf.distribute``, and one
+``keras.metrics.Mean`` per term, so every model is distribution- and
+precision-correct in the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from keras_gen.training import backend
+
+
+class GenerativeModel(keras.Model):
+    """Base class for models trained by minimising named per-example loss terms.
+
+    Subclasses pass the names of the terms they report to ``__init__`` and
+    implement ``compute_terms(x, y=None, training=False)``, returning a dict
+    with a per-example tensor of shape ``(batch,)`` (or a scalar) for every
+    name. ``"loss"`` is the objective that is minimised; the other terms are
+    only reported. Losses added by layers (``add_loss``, regularizers) are
+    added to the objective.
+
+    Example:
+
+    >>> import keras
+    >>> class MeanSquare(GenerativeModel):
+    ...     def __init__(self, **kwargs):
+    ...         super().__init__(term_names=("loss",), **kwargs)
+    ...         self.net = keras.layers.Dense(4)
+    ...     def call(self, x):
+    ...         return self.net(x)
+    ...     def compute_terms(self, x, y=None, training=False):
+    ...         err = keras.ops.square(self(x, training=training) - x)
+    ...         return {"loss": keras.ops.sum(err, axis=-1)}
+    >>> model = MeanSquare()
+    >>> model.compile(optimizer="adam")
+    >>> import numpy as np
+    >>> history = model.fit(np.ones((8, 4), "float32"), epochs=1, verbose=0)
+    >>> sorted(history.history)
+    ['loss']
+    """
+
+    def __init__(self, term_names: Sequence[str] = ("loss",), **kwargs):
+        super().__init__(**kwargs)
+        names = tuple(term_names)
+        if "loss" not in names:
+            raise ValueError(f"term_names must include 'loss'; got {names}")
+        if len(set(names)) != len(names):
+            raise ValueError(f"term_names must be unique; got {names}")
+        self._term_names = names
+        self._term_trackers = {name: keras.metrics.Mean(name=name) for name in names}
+
+    # -- what subclasses implement --------------------------------------------------
+
+    def compute_terms(self, x, y=None, training: bool = False) -> dict:
+        """Return ``{name: per-example tensor}`` for every name in ``term_names``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement compute_terms()")
+
+    # -- the core ---------------------------------------------------------------------
+
+    @property
+    def term_names(self) -> tuple[str, ...]:
+        """Names of the reported terms, in order; ``"loss"`` is the objective."""
+        return self._term_names
+
+    @property
+    def metrics(self):
+        # The terms first, then metrics that layers own (e.g. a bottleneck's KL).
+        layer_metrics = [
+            m
+            for layer in self._flatten_layers(include_self=False, recursive=False)
+            for m in layer.metrics
+        ]
+        return list(self._term_trackers.values()) + layer_metrics
+
+    def _terms_and_objective(self, data, training: bool):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        terms = self.compute_terms(x, y=y, training=training)
+        missing = set(self._term_names) - set(terms)
+        if missing:
+            raise ValueError(
+                f"{type(self).__name__}.compute_terms() did not return {sorted(missing)}"
+            )
+        local_n = ops.shape(tf.nest.flatten(x)[0])[0]
+        terms = {name: ops.cast(terms[name], "float32") for name in self._term_names}
+        per_example = terms["loss"]
+        if ops.ndim(per_example) == 0:
+            per_example = ops.broadcast_to(per_example, (local_n,))
+        if self.losses:
+            # add_loss terms are per-replica batch means: spreading them over the local
+            # examples keeps the global-batch reduction below exact.
+            per_example = per_example + ops.cast(ops.sum(self.losses), "float32")
+        if sample_weight is not None:
+            per_example = per_example * ops.cast(ops.reshape(sample_weight, (-1,)), "float32")
+        terms["loss"] = per_example
+        # Dividing the local sum by the GLOBAL batch size makes the optimizer's
+        # cross-replica gradient sum equal the gradient of the global mean.
+        objective = ops.sum(per_example) / backend.global_batch_size(local_n)
+        return terms, objective, local_n
+
+    def _update_trackers(self, terms, local_n):
+        for name, value in terms.items():
+            tracker = self._term_trackers[name]
+            if ops.ndim(value) == 0:
+                tracker.update_state(value, sample_weight=local_n)
+            else:
+                tracker.update_state(value)
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    def train_step(self, data):
+        variables = self.trainable_variables
+        with tf.GradientTape() as tape:
+            terms, objective, local_n = self._terms_and_objective(data, training=True)
+            scaled = self.optimizer.scale_loss(objective)
+        grads = tape.gradient(scaled, variables)
+        self.optimizer.apply_gradients(zip(grads, variables))
+        return self._update_trackers(terms, local_n)
+
+    def test_step(self, data):
+        terms, _, local_n = self._terms_and_objective(data, training=False)
+        return self._update_trackers(terms, local_n)
+
+    def get_config(self):
+        # Subclasses add their constructor arguments; term_names follow from them.
+        config = super().get_config()
+        return {k: v for k, v in config.items() if k in ("name", "trainable", "dtype")}

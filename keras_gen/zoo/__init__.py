@@ -1,0 +1,22 @@
+"""The model zoo: each model says what it optimises; the training core does the rest.
+
+>>> from keras_gen.zoo import VAE
+>>> vae = VAE((28, 28, 1), latent_dim=16, architecture="conv")
+"""
+
+from keras_gen.zoo.autoencoders import (
+    Autoencoder,
+    ContractiveAutoencoder,
+    DenoisingAutoencoder,
+    LinearAutoencoder,
+)
+from keras_gen.zoo.vae import CVAE, VAE
+
+__all__ = [
+    "CVAE",
+    "VAE",
+    "Autoencoder",
+    "ContractiveAutoencoder",
+    "DenoisingAutoencoder",
+    "LinearAutoencoder",
+]

@@ -1,0 +1,105 @@
+"""Encoder and decoder bodies shared by the image models of the zoo.
+
+Both are plain functional ``keras.Model`` objects, so users can inspect,
+replace or reuse them (``model.encoder.summary()``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+
+ARCHITECTURES = ("mlp", "conv")
+
+
+def check_image_shape(input_shape, architecture: str, filters: Sequence[int]) -> tuple[int, ...]:
+    """Validate an image shape for an architecture and return it as a tuple of ints."""
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"architecture must be one of {ARCHITECTURES}; got {architecture!r}")
+    try:
+        shape = tuple(int(d) for d in input_shape)
+    except TypeError as err:
+        raise ValueError(f"input_shape must be a tuple of ints; got {input_shape!r}") from err
+    if not shape or any(d < 1 for d in shape):
+        raise ValueError(f"input_shape must be a non-empty tuple of positive ints; got {shape}")
+    if architecture == "conv":
+        factor = 2 ** len(filters)
+        if len(shape) != 3 or shape[0] % factor or shape[1] % factor:
+            raise ValueError(
+                f"architecture='conv' expects input_shape (height, width, channels) with height "
+                f"and width divisible by {factor}; got {shape}"
+            )
+    return shape
+
+
+def encoder_body(
+    input_shape: tuple[int, ...],
+    architecture: str,
+    hidden_units: Sequence[int],
+    filters: Sequence[int],
+    activation: str,
+    num_conditions: int = 0,
+    dtype=None,
+    name: str = "encoder_body",
+) -> keras.Model:
+    """Image (and optional one-hot condition) -> feature vector."""
+    x_in = keras.Input(input_shape, name="x")
+    h = x_in
+    if architecture == "conv":
+        for f in filters:
+            h = keras.layers.Conv2D(f, 3, 2, "same", activation=activation, dtype=dtype)(h)
+    h = keras.layers.Flatten(dtype=dtype)(h)
+    inputs = [x_in]
+    if num_conditions:
+        c_in = keras.Input((num_conditions,), name="condition")
+        h = keras.layers.Concatenate(dtype=dtype)([h, c_in])
+        inputs.append(c_in)
+    for units in hidden_units:
+        h = keras.layers.Dense(units, activation=activation, dtype=dtype)(h)
+    return keras.Model(inputs if num_conditions else x_in, h, name=name)
+
+
+def decoder_body(
+    latent_dim: int,
+    output_shape: tuple[int, ...],
+    architecture: str,
+    hidden_units: Sequence[int],
+    filters: Sequence[int],
+    activation: str,
+    num_conditions: int = 0,
+    dtype=None,
+    name: str = "decoder",
+) -> keras.Model:
+    """Code (and optional one-hot condition) -> one unconstrained value per output pixel.
+
+    The last layer runs in float32 (the usual mixed-precision practice for
+    outputs that feed a likelihood).
+    """
+    z_in = keras.Input((latent_dim,), name="z")
+    h = z_in
+    inputs = [z_in]
+    if num_conditions:
+        c_in = keras.Input((num_conditions,), name="condition")
+        h = keras.layers.Concatenate(dtype=dtype)([h, c_in])
+        inputs.append(c_in)
+    for units in reversed(hidden_units):
+        h = keras.layers.Dense(units, activation=activation, dtype=dtype)(h)
+    if architecture == "conv":
+        factor = 2 ** len(filters)
+        height, width, channels = output_shape
+        grid = (height // factor, width // factor, filters[-1])
+        h = keras.layers.Dense(grid[0] * grid[1] * grid[2], activation=activation, dtype=dtype)(h)
+        h = keras.layers.Reshape(grid, dtype=dtype)(h)
+        for f in reversed(filters):
+            h = keras.layers.Conv2DTranspose(f, 3, 2, "same", activation=activation, dtype=dtype)(
+                h
+            )
+        out = keras.layers.Conv2DTranspose(channels, 3, 1, "same", dtype="float32")(h)
+    else:
+        size = 1
+        for d in output_shape:
+            size *= d
+        h = keras.layers.Dense(size, dtype="float32")(h)
+        out = keras.layers.Reshape(output_shape, dtype="float32")(h)
+    return keras.Model(inputs if num_conditions else z_in, out, name=name)
