@@ -1,1 +1,23 @@
-"""Callbacks for generative training."""
+"""Callbacks for generative training: sample grids, latent interpolations, KL annealing.
+
+>>> from keras_gen.callbacks import KLAnnealing, LatentInterpolation, SampleGrid
+"""
+
+from keras_gen.callbacks.annealing import KLAnnealing, KLWarmup
+from keras_gen.callbacks.images import (
+    LatentInterpolation,
+    SampleGrid,
+    image_grid,
+    interpolate,
+    save_image_grid,
+)
+
+__all__ = [
+    "KLAnnealing",
+    "KLWarmup",
+    "LatentInterpolation",
+    "SampleGrid",
+    "image_grid",
+    "interpolate",
+    "save_image_grid",
+]

@@ -377,12 +377,15 @@ def read_tfds(name: str, split: str, data_dir: str | None, limit: int | None) ->
             f"TFDS data set {name!r} has images of varying size {features[image_key].shape}; "
             "expected one fixed size (resize them and save an .npz or image folder)"
         )
+    candidates = ["label"]
     supervised = builder.info.supervised_keys
+    if isinstance(supervised, tuple) and len(supervised) == 2 and isinstance(supervised[1], str):
+        candidates.insert(0, supervised[1])
     label_key = next(
         (
             k
-            for k in (supervised[1] if isinstance(supervised, tuple) else None, "label")
-            if isinstance(k, str) and isinstance(features.get(k), tfds.features.ClassLabel)
+            for k in candidates
+            if k in features and isinstance(features[k], tfds.features.ClassLabel)
         ),
         None,
     )

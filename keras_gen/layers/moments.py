@@ -6,6 +6,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_gen.training import backend
+
 
 @keras.saving.register_keras_serializable(package="keras_gen")
 class LatentMoments(keras.layers.Layer):
@@ -41,10 +43,12 @@ class LatentMoments(keras.layers.Layer):
     def call(self, inputs, training=None):
         if training:
             z = ops.cast(ops.reshape(inputs, (-1, ops.shape(inputs)[-1])), "float32")
-            n = ops.cast(ops.shape(z)[0], "float32")
-            mean = ops.mean(z, axis=0)
-            centered = z - mean
-            cov = ops.matmul(ops.transpose(centered), centered) / ops.maximum(n - 1.0, 1.0)
+            # Sums over all replicas, so that every replica applies the global batch's
+            # moments (a mean of per-replica covariances would miss the between-replica part).
+            n = backend.all_reduce_sum(ops.cast(ops.shape(z)[0], "float32"))
+            mean = backend.all_reduce_sum(ops.sum(z, axis=0)) / n
+            second = backend.all_reduce_sum(ops.matmul(ops.transpose(z), z))
+            cov = (second - n * ops.outer(mean, mean)) / ops.maximum(n - 1.0, 1.0)
             m = self.momentum
             self.moving_mean.assign(m * self.moving_mean + (1.0 - m) * mean)
             self.moving_cov.assign(m * self.moving_cov + (1.0 - m) * cov)

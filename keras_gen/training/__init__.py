@@ -4,6 +4,19 @@
 """
 
 from keras_gen.training import backend
+from keras_gen.training.distribute import (
+    is_chief,
+    make_strategy,
+    precision_policy,
+    resolve_precision,
+)
 from keras_gen.training.model import GenerativeModel
 
-__all__ = ["GenerativeModel", "backend"]
+__all__ = [
+    "GenerativeModel",
+    "backend",
+    "is_chief",
+    "make_strategy",
+    "precision_policy",
+    "resolve_precision",
+]

@@ -38,6 +38,14 @@ def global_batch_size(local_batch_size):
     return context.all_reduce(tf.distribute.ReduceOp.SUM, local)
 
 
+def all_reduce_sum(value):
+    """Sum ``value`` over the replicas (identity without a strategy or outside ``run``)."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return value
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
+
+
 def scale_for_distribution(value):
     """Scale a per-replica scalar mean (``add_loss`` style) so that replicas sum to the mean."""
     n = num_replicas()

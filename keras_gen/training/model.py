@@ -27,7 +27,8 @@ class GenerativeModel(keras.Model):
     with a per-example tensor of shape ``(batch,)`` (or a scalar) for every
     name. ``"loss"`` is the objective that is minimised; the other terms are
     only reported. Losses added by layers (``add_loss``, regularizers) are
-    added to the objective.
+    added to the objective. Sample weights multiply the per-example loss; pass
+    them with a (dummy) ``y``, since Keras drops them when ``y`` is None.
 
     Example:
 
@@ -128,6 +129,19 @@ class GenerativeModel(keras.Model):
     def test_step(self, data):
         terms, _, local_n = self._terms_and_objective(data, training=False)
         return self._update_trackers(terms, local_n)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras (3.15) builds a distributed model from the MEAN of the first batch over the
+        # replicas, which fails when that batch is split unevenly (e.g. 31 examples on 2
+        # replicas). A model whose layers are all built needs only its optimizer built.
+        if self._distribute_strategy is not None and all(
+            layer.built for layer in self._flatten_layers()
+        ):
+            if self.optimizer is not None and not self.optimizer.built:
+                with self.distribute_strategy.scope():
+                    self.optimizer.build(self.trainable_variables)
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def get_config(self):
         # Subclasses add their constructor arguments; term_names follow from them.

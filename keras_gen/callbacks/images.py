@@ -1,0 +1,405 @@
+"""Pictures of a model while it trains: sample grids, reconstructions, latent interpolations."""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+
+
+def _to_uint8(images: np.ndarray) -> np.ndarray:
+    """uint8 images from uint8 or from floats in [0, 1] (clipped; NaN becomes black)."""
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        return images
+    if not np.issubdtype(images.dtype, np.floating):
+        raise ValueError(f"images must be uint8 or floats in [0, 1]; got dtype {images.dtype}")
+    images = np.nan_to_num(images.astype("float32"), nan=0.0)
+    return np.round(np.clip(images, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def _as_image_batch(images, name: str = "images") -> np.ndarray:
+    """(n, H, W, C) uint8 from (n, H, W, C) or (n, H, W); C must be 1, 3 or 4."""
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4 or images.shape[-1] not in (1, 3, 4):
+        raise ValueError(
+            f"{name} must have shape (n, height, width, channels) with 1, 3 or 4 channels, "
+            f"or (n, height, width); got shape {images.shape}"
+        )
+    if len(images) == 0:
+        raise ValueError(f"{name} must hold at least one image; got shape {images.shape}")
+    return _to_uint8(images)
+
+
+def image_grid(
+    images: np.ndarray,
+    ncols: int | None = None,
+    pad: int = 2,
+    pad_value: float = 1.0,
+) -> np.ndarray:
+    """Tile ``n`` images into one uint8 picture of shape (H_grid, W_grid, C).
+
+    ``images`` are floats in [0, 1] (clipped) or uint8, shaped (n, H, W, C)
+    or (n, H, W). With ``rows = ceil(n / ncols)`` the grid is
+    ``rows * H + (rows - 1) * pad`` high and ``ncols * W + (ncols - 1) * pad``
+    wide (``ncols`` defaults to ``ceil(sqrt(n))`` and is at most ``n``).
+    Images fill it row by row, separated by ``pad`` pixels of ``pad_value``
+    (a fraction of full intensity); empty cells of the last row get
+    ``pad_value`` too. Gray images stay one channel, which is what
+    ``keras.utils.save_img`` needs (H x W x 1 or H x W x 3).
+
+    Example:
+
+    >>> import numpy as np
+    >>> image_grid(np.zeros((10, 28, 28, 1)), ncols=4).shape
+    (88, 118, 1)
+    """
+    images = _as_image_batch(images)
+    n, h, w, c = images.shape
+    ncols = math.ceil(math.sqrt(n)) if ncols is None else int(ncols)
+    if ncols < 1:
+        raise ValueError(f"ncols must be a positive integer or None; got {ncols!r}")
+    if int(pad) < 0:
+        raise ValueError(f"pad must be >= 0; got {pad!r}")
+    if not 0.0 <= float(pad_value) <= 1.0:
+        raise ValueError(f"pad_value must be in [0, 1]; got {pad_value!r}")
+    pad = int(pad)
+    ncols = min(ncols, n)
+    rows = math.ceil(n / ncols)
+    fill = round(float(pad_value) * 255)
+    grid = np.full((rows * h + (rows - 1) * pad, ncols * w + (ncols - 1) * pad, c), fill, np.uint8)
+    for i, image in enumerate(images):
+        r, col = divmod(i, ncols)
+        top, left = r * (h + pad), col * (w + pad)
+        grid[top : top + h, left : left + w] = image
+    return grid
+
+
+def save_image_grid(
+    path: str | os.PathLike,
+    images: np.ndarray,
+    ncols: int | None = None,
+    pad: int = 2,
+    pad_value: float = 1.0,
+) -> str:
+    """Write :func:`image_grid` of ``images`` to ``path`` (format from the suffix) and return it.
+
+    The file is written next to its destination and then renamed, so an
+    interrupted run never leaves a truncated picture behind.
+
+    Example:
+
+    >>> import numpy as np, tempfile, os
+    >>> path = save_image_grid(os.path.join(tempfile.mkdtemp(), "g.png"), np.ones((4, 8, 8)))
+    >>> os.path.exists(path)
+    True
+    """
+    path = os.fspath(path)
+    grid = image_grid(images, ncols=ncols, pad=pad, pad_value=pad_value)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    suffix = os.path.splitext(path)[1]
+    fd, tmp = tempfile.mkstemp(dir=directory, suffix=suffix, prefix=".tmp-")
+    os.close(fd)
+    try:
+        # scale=False: save_img would otherwise stretch each grid to its own min/max.
+        keras.utils.save_img(tmp, grid, scale=False, file_format=suffix[1:].lower() or "png")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
+
+
+def _interleave_rows(top: np.ndarray, bottom: np.ndarray, ncols: int, fill: int) -> np.ndarray:
+    """Alternate rows of ``ncols`` images: top[0:ncols], bottom[0:ncols], top[ncols:2*ncols], ..."""
+    n = len(top)
+    rows = math.ceil(n / ncols)
+    blank = np.full((rows * ncols - n, *top.shape[1:]), fill, np.uint8)
+    top = np.concatenate([top, blank]).reshape(rows, ncols, *top.shape[1:])
+    bottom = np.concatenate([bottom, blank]).reshape(rows, ncols, *bottom.shape[1:])
+    return np.stack([top, bottom], axis=1).reshape(-1, *top.shape[2:])
+
+
+def _check_every(every) -> int:
+    if isinstance(every, bool) or int(every) != every or int(every) < 1:
+        raise ValueError(f"every must be a positive integer (epochs); got {every!r}")
+    return int(every)
+
+
+def _is_conditional(model) -> bool:
+    return bool(getattr(model, "num_classes", 0))
+
+
+class _EpochImageWriter(keras.callbacks.Callback):
+    """Writes ``<name>_epoch_NNN.png`` every ``every`` epochs (1-based) and ``<name>_final.png``."""
+
+    def __init__(self, out_dir: str | os.PathLike, every: int = 1, prefix: str = "samples"):
+        super().__init__()
+        self.out_dir = os.fspath(out_dir)
+        self.every = _check_every(every)
+        if not prefix or os.sep in prefix:
+            raise ValueError(f"prefix must be a non-empty file name part; got {prefix!r}")
+        self.prefix = prefix
+        self.paths: list[str] = []
+
+    def _write(self, name: str, images: np.ndarray, ncols: int | None) -> str:
+        path = save_image_grid(os.path.join(self.out_dir, f"{name}.png"), images, ncols=ncols)
+        self.paths.append(path)
+        return path
+
+    def write(self, tag: str) -> list[str]:
+        """Write the pictures named with ``tag`` (e.g. ``"epoch_003"``); return their paths."""
+        raise NotImplementedError
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every == 0:
+            self.write(f"epoch_{epoch + 1:03d}")
+
+    def on_train_end(self, logs=None):
+        self.write("final")
+
+
+class SampleGrid(_EpochImageWriter):
+    """Save a grid of ``model.generate(n, seed=seed)`` every ``every`` epochs.
+
+    The seed is fixed, so every grid decodes the SAME latent codes and the
+    pictures show how the decoder evolves. Files are
+    ``{prefix}_epoch_003.png`` (1-based epoch) and ``{prefix}_final.png`` at
+    the end of training; ``self.paths`` lists every file written.
+
+    For a class-conditional model (``model.num_classes > 0``) ``labels``
+    defaults to ``np.arange(n) % num_classes`` laid out ``num_classes`` to a
+    row, so column ``j`` shows class ``j`` and each row shows every class.
+
+    ``reconstruct`` is a fixed batch of input images, or a tuple
+    ``(images, labels)`` for a class-conditional model: then
+    ``reconstructions_epoch_003.png`` (and ``reconstructions_final.png``)
+    alternate a row of originals with the row of their reconstructions.
+    Works with any model that has ``generate`` (and ``reconstruct``), e.g.
+    :class:`~keras_gen.zoo.VAE`, :class:`~keras_gen.zoo.CVAE`,
+    :class:`~keras_gen.zoo.Autoencoder`.
+
+    Example:
+
+    >>> import numpy as np, tempfile
+    >>> from keras_gen.zoo import VAE
+    >>> vae = VAE((8, 8, 1), latent_dim=2, hidden_units=(16,))
+    >>> vae.compile(optimizer="adam")
+    >>> x = np.random.default_rng(0).random((16, 8, 8, 1), dtype="float32")
+    >>> grid = SampleGrid(tempfile.mkdtemp(), every=2, n=16, reconstruct=x[:4])
+    >>> _ = vae.fit(x, epochs=2, verbose=0, callbacks=[grid])
+    >>> [p.rsplit("/", 1)[-1] for p in grid.paths]  # doctest: +NORMALIZE_WHITESPACE
+    ['samples_epoch_002.png', 'reconstructions_epoch_002.png',
+     'samples_final.png', 'reconstructions_final.png']
+    """
+
+    def __init__(
+        self,
+        out_dir: str | os.PathLike,
+        every: int = 1,
+        n: int = 64,
+        seed: int | None = 0,
+        reconstruct=None,
+        labels=None,
+        prefix: str = "samples",
+        ncols: int | None = None,
+    ):
+        super().__init__(out_dir, every=every, prefix=prefix)
+        if isinstance(n, bool) or int(n) != n or int(n) < 1:
+            raise ValueError(f"n must be a positive integer; got {n!r}")
+        self.n = int(n)
+        # A seed drawn once still gives the same latents at every epoch.
+        self.seed = int(np.random.SeedSequence().entropy % 2**31) if seed is None else int(seed)
+        self.labels = None if labels is None else np.asarray(labels)
+        self.ncols = ncols
+        self.reconstruct_images = None
+        self.reconstruct_labels = None
+        if reconstruct is not None:
+            if isinstance(reconstruct, tuple):
+                if len(reconstruct) != 2:
+                    raise ValueError(
+                        "reconstruct must be an array of images or a tuple (images, labels); "
+                        f"got a tuple of length {len(reconstruct)}"
+                    )
+                images, rec_labels = reconstruct
+                self.reconstruct_labels = np.asarray(rec_labels)
+            else:
+                images = reconstruct
+            images = np.asarray(images)
+            _as_image_batch(images, "reconstruct")  # fail now, not after an epoch
+            self.reconstruct_images = images
+            if self.reconstruct_labels is not None and len(self.reconstruct_labels) != len(images):
+                raise ValueError(
+                    "reconstruct=(images, labels) needs one label per image; got "
+                    f"{len(images)} images and {len(self.reconstruct_labels)} labels"
+                )
+
+    def on_train_begin(self, logs=None):
+        model = self.model
+        name = type(model).__name__
+        if not callable(getattr(model, "generate", None)):
+            raise TypeError(f"SampleGrid needs a model with generate(n, seed=...); {name} has none")
+        if self.reconstruct_images is not None:
+            if not callable(getattr(model, "reconstruct", None)):
+                raise TypeError(
+                    f"SampleGrid(reconstruct=...) needs a model with reconstruct(x); {name} has none"
+                )
+            if _is_conditional(model) and self.reconstruct_labels is None:
+                raise ValueError(
+                    f"{name} is class-conditional: pass reconstruct=(images, labels) to SampleGrid"
+                )
+
+    def _generation_labels(self):
+        if not _is_conditional(self.model):
+            return self.labels
+        if self.labels is None:
+            return np.arange(self.n) % self.model.num_classes
+        return self.labels
+
+    def write(self, tag: str) -> list[str]:
+        model = self.model
+        labels = self._generation_labels()
+        if labels is None:
+            samples = model.generate(self.n, seed=self.seed)
+        else:
+            samples = model.generate(self.n, seed=self.seed, labels=labels)
+        ncols = self.ncols
+        if ncols is None and _is_conditional(model) and self.labels is None:
+            ncols = model.num_classes
+        paths = [self._write(f"{self.prefix}_{tag}", samples, ncols)]
+        if self.reconstruct_images is not None:
+            x = self.reconstruct_images
+            recon = model.reconstruct(x, self.reconstruct_labels)
+            originals = _as_image_batch(x, "reconstruct")
+            recon = _as_image_batch(recon, "reconstructions")
+            rec_cols = self.ncols or math.ceil(math.sqrt(len(x)))
+            rows = _interleave_rows(originals, recon, rec_cols, fill=255)
+            paths.append(self._write(f"reconstructions_{tag}", rows, rec_cols))
+        return paths
+
+
+def interpolate(model, a: np.ndarray, b: np.ndarray, steps: int = 10, labels=None) -> np.ndarray:
+    """Decode ``steps`` codes on the straight line from ``encode(a)`` to ``encode(b)``.
+
+    ``a`` and ``b`` are single images of shape (H, W, C); the first and last
+    frames are ``decode(encode(a))`` and ``decode(encode(b))``. A
+    class-conditional model needs ``labels`` (one class, used throughout).
+    Returns an array of shape (steps, H, W, C).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_gen.zoo import VAE
+    >>> vae = VAE((8, 8, 1), latent_dim=2, hidden_units=(16,))
+    >>> x = np.random.default_rng(0).random((2, 8, 8, 1), dtype="float32")
+    >>> interpolate(vae, x[0], x[1], steps=5).shape
+    (5, 8, 8, 1)
+    """
+    if isinstance(steps, bool) or int(steps) != steps or int(steps) < 2:
+        raise ValueError(
+            f"steps must be an integer >= 2 (the endpoints are included); got {steps!r}"
+        )
+    steps = int(steps)
+    a, b = np.asarray(a, "float32"), np.asarray(b, "float32")
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have the same shape; got {a.shape} and {b.shape}")
+    conditional = _is_conditional(model)
+    if conditional and labels is None:
+        raise ValueError(f"{type(model).__name__} is class-conditional: pass labels to interpolate")
+    if not conditional and labels is not None:
+        raise ValueError(f"{type(model).__name__} is not class-conditional; labels must be None")
+    if conditional:
+        label = np.asarray(labels).reshape(-1)
+        if label.size != 1:
+            raise ValueError(f"labels must be one class for the pair; got {labels!r}")
+        codes = model.encode(np.stack([a, b]), np.repeat(label, 2))
+    else:
+        codes = model.encode(np.stack([a, b]))
+    codes = np.asarray(codes, "float32")
+    t = np.linspace(0.0, 1.0, steps, dtype="float32")[:, None]
+    # (1 - t) * z0 + t * z1 is exactly z0 at t = 0 and z1 at t = 1.
+    path = (1.0 - t) * codes[0] + t * codes[1]
+    if conditional:
+        return model.decode(path, np.repeat(label, steps))
+    return model.decode(path)
+
+
+class LatentInterpolation(_EpochImageWriter):
+    """Save latent interpolations between fixed pairs of images every ``every`` epochs.
+
+    ``pairs`` has shape (m, 2, H, W, C). Each time the callback fires it
+    writes ``{prefix}_epoch_003.png`` with one row per pair: the ``steps``
+    frames of :func:`interpolate` from the first image's code to the
+    second's (endpoints included); ``{prefix}_final.png`` at the end of
+    training. A class-conditional model needs ``labels``: one class per pair.
+
+    Example:
+
+    >>> import numpy as np, tempfile
+    >>> from keras_gen.zoo import VAE
+    >>> vae = VAE((8, 8, 1), latent_dim=2, hidden_units=(16,))
+    >>> vae.compile(optimizer="adam")
+    >>> x = np.random.default_rng(0).random((16, 8, 8, 1), dtype="float32")
+    >>> cb = LatentInterpolation(tempfile.mkdtemp(), x[:4].reshape(2, 2, 8, 8, 1), steps=6)
+    >>> _ = vae.fit(x, epochs=1, verbose=0, callbacks=[cb])
+    >>> [p.rsplit("/", 1)[-1] for p in cb.paths]
+    ['interpolation_epoch_001.png', 'interpolation_final.png']
+    """
+
+    def __init__(
+        self,
+        out_dir: str | os.PathLike,
+        pairs: np.ndarray,
+        steps: int = 10,
+        every: int = 1,
+        labels: Sequence[int] | np.ndarray | None = None,
+        prefix: str = "interpolation",
+    ):
+        super().__init__(out_dir, every=every, prefix=prefix)
+        pairs = np.asarray(pairs)
+        if pairs.ndim < 3 or pairs.shape[1] != 2 or len(pairs) == 0:
+            raise ValueError(
+                "pairs must have shape (m, 2, height, width, channels) with m >= 1; "
+                f"got shape {pairs.shape}"
+            )
+        if isinstance(steps, bool) or int(steps) != steps or int(steps) < 2:
+            raise ValueError(f"steps must be an integer >= 2; got {steps!r}")
+        self.pairs = pairs
+        self.steps = int(steps)
+        self.labels = None
+        if labels is not None:
+            self.labels = np.broadcast_to(np.asarray(labels).reshape(-1), (len(pairs),))
+
+    def on_train_begin(self, logs=None):
+        model = self.model
+        name = type(model).__name__
+        for method in ("encode", "decode"):
+            if not callable(getattr(model, method, None)):
+                raise TypeError(
+                    f"LatentInterpolation needs a model with {method}(); {name} has none"
+                )
+        if _is_conditional(model) and self.labels is None:
+            raise ValueError(
+                f"{name} is class-conditional: pass labels (one per pair) to LatentInterpolation"
+            )
+
+    def write(self, tag: str) -> list[str]:
+        strips = [
+            interpolate(
+                self.model,
+                a,
+                b,
+                steps=self.steps,
+                labels=None if self.labels is None else self.labels[i],
+            )
+            for i, (a, b) in enumerate(self.pairs)
+        ]
+        return [self._write(f"{self.prefix}_{tag}", np.concatenate(strips), self.steps)]

@@ -1,0 +1,89 @@
+"""Distribution strategies and precision policies, chosen by name."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+
+import keras
+import tensorflow as tf
+
+STRATEGIES = ("none", "mirrored", "multi-worker")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+
+
+def make_strategy(name: str = "none") -> tf.distribute.Strategy:
+    """A ``tf.distribute`` strategy by name: "none", "mirrored" or "multi-worker".
+
+    "mirrored" uses every local GPU (or the CPU when there is none);
+    "multi-worker" reads the cluster from the ``TF_CONFIG`` environment variable.
+
+    >>> strategy = make_strategy("none")
+    >>> strategy.num_replicas_in_sync
+    1
+    """
+    if name == "none":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi-worker":
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError(
+                "--distribute multi-worker needs the TF_CONFIG environment variable "
+                '(e.g. {"cluster": {"worker": ["host1:port", "host2:port"]}, '
+                '"task": {"type": "worker", "index": 0}})'
+            )
+        try:
+            json.loads(os.environ["TF_CONFIG"])
+        except json.JSONDecodeError as err:
+            raise ValueError(f"TF_CONFIG is not valid JSON: {err}") from err
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"distribute must be one of {STRATEGIES}; got {name!r}")
+
+
+def is_chief() -> bool:
+    """True unless this process is a non-chief worker of a multi-worker cluster."""
+    config = json.loads(os.environ.get("TF_CONFIG", "{}") or "{}")
+    task = config.get("task", {})
+    cluster = config.get("cluster", {})
+    if not task or "chief" in cluster:
+        return task.get("type", "chief") == "chief"
+    return task.get("type") == "worker" and int(task.get("index", 0)) == 0
+
+
+def cpu_supports_bfloat16() -> bool:
+    """Whether this CPU has native bfloat16 matrix units (AMX or AVX512-BF16)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def resolve_precision(name: str = "auto") -> str:
+    """The dtype policy name for ``name``; "auto" picks the fastest measured default.
+
+    On a CPU with native bfloat16 units "auto" is "mixed_bfloat16" (measured
+    faster here, see benchmarks/RESULTS.md); on a GPU it is "mixed_float16";
+    otherwise "float32".
+    """
+    if name not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}; got {name!r}")
+    if name != "auto":
+        return name
+    if tf.config.list_physical_devices("GPU"):
+        return "mixed_float16"
+    return "mixed_bfloat16" if cpu_supports_bfloat16() else "float32"
+
+
+@contextlib.contextmanager
+def precision_policy(name: str):
+    """Set the global Keras dtype policy inside the block and restore it after."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(resolve_precision(name))
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)

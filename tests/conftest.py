@@ -1,0 +1,35 @@
+"""Test set-up: two logical CPU devices, so MirroredStrategy tests run on any machine."""
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tensorflow as tf  # noqa: E402
+
+_cpus = tf.config.list_physical_devices("CPU")
+tf.config.set_logical_device_configuration(
+    _cpus[0], [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
+)
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _fresh_keras_state():
+    """Each test starts from float32 and a clean Keras session."""
+    keras.config.set_dtype_policy("float32")
+    yield
+    keras.config.set_dtype_policy("float32")
+    keras.backend.clear_session()
+
+
+@pytest.fixture(scope="session")
+def mirrored():
+    """A 2-replica MirroredStrategy over the two logical CPU devices.
+
+    One for the whole session: separate strategies in one process reuse the same
+    collective instance keys, and TF then mixes up their all-reduces.
+    """
+    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
