@@ -38,7 +38,9 @@ class LatentMoments(keras.layers.Layer):
         dim = int(input_shape[-1])
         kw = {"trainable": False, "dtype": "float32", "aggregation": "mean"}
         self.moving_mean = self.add_weight(shape=(dim,), initializer="zeros", name="mean", **kw)
-        self.moving_cov = self.add_weight(shape=(dim, dim), initializer="identity", name="cov", **kw)
+        self.moving_cov = self.add_weight(
+            shape=(dim, dim), initializer="identity", name="cov", **kw
+        )
 
     def call(self, inputs, training=None):
         if training:

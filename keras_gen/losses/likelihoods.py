@@ -65,7 +65,5 @@ def discretized_gaussian_log_likelihood(x, mean, log_scale, num_bins: int = 256)
     log_p_mid = ops.log(ops.maximum(cdf_plus - cdf_minus, eps))
     log_p_low = ops.log(ops.maximum(cdf_plus, eps))
     log_p_high = ops.log(ops.maximum(1.0 - cdf_minus, eps))
-    log_p = ops.where(
-        x < half_bin, log_p_low, ops.where(x > 1.0 - half_bin, log_p_high, log_p_mid)
-    )
+    log_p = ops.where(x < half_bin, log_p_low, ops.where(x > 1.0 - half_bin, log_p_high, log_p_mid))
     return _sum_features(log_p)

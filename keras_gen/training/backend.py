@@ -46,6 +46,23 @@ def all_reduce_sum(value):
     return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
 
 
+def step_outputs(logs: dict) -> dict:
+    """Shape a train/test step's scalar logs so that Keras can reduce them.
+
+    Keras 3.15 reduces step outputs under MultiWorkerMirroredStrategy with
+    ``strategy.reduce("MEAN", v, axis=0)``, which fails on scalars ("Invalid
+    reduction dimension 0"); a shape-(1,) value reduces to the same scalar.
+    Epoch-end logs are read from the metrics themselves and stay scalars.
+    """
+    strategy = tf.distribute.get_strategy()
+    multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and (
+        strategy.extended._in_multi_worker_mode()
+    )
+    if not multi_worker:
+        return logs
+    return {name: tf.reshape(value, [1]) for name, value in logs.items()}
+
+
 def scale_for_distribution(value):
     """Scale a per-replica scalar mean (``add_loss`` style) so that replicas sum to the mean."""
     n = num_replicas()

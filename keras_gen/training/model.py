@@ -115,7 +115,7 @@ class GenerativeModel(keras.Model):
                 tracker.update_state(value, sample_weight=local_n)
             else:
                 tracker.update_state(value)
-        return {metric.name: metric.result() for metric in self.metrics}
+        return backend.step_outputs({metric.name: metric.result() for metric in self.metrics})
 
     def train_step(self, data):
         variables = self.trainable_variables

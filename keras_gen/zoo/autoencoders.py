@@ -121,9 +121,7 @@ class DenoisingAutoencoder(SavesSeedState, Autoencoder):
         if noise not in NOISES:
             raise ValueError(f"noise must be one of {NOISES}; got {noise!r}")
         if noise_level < 0 or (noise == "masking" and noise_level >= 1):
-            raise ValueError(
-                f"noise_level must be >= 0 (and < 1 for masking); got {noise_level!r}"
-            )
+            raise ValueError(f"noise_level must be >= 0 (and < 1 for masking); got {noise_level!r}")
         self.noise = noise
         self.noise_level = float(noise_level)
         self.seed = seed
@@ -165,9 +163,7 @@ class ContractiveAutoencoder(Autoencoder):
 
     def __init__(self, input_shape: Sequence[int], contraction: float = 0.1, **kwargs):
         kwargs.setdefault("code_activation", "sigmoid")
-        super().__init__(
-            input_shape, term_names=("loss", "reconstruction", "jacobian"), **kwargs
-        )
+        super().__init__(input_shape, term_names=("loss", "reconstruction", "jacobian"), **kwargs)
         if contraction < 0:
             raise ValueError(f"contraction must be >= 0; got {contraction!r}")
         self.contraction = float(contraction)

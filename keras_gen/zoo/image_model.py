@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import keras
 import numpy as np
 from keras import ops
 
@@ -71,7 +70,10 @@ class ImageModel(GenerativeModel):
         if likelihood != "bernoulli":
             # One learned noise scale per channel, as in most image VAEs.
             self.log_scale = self.add_weight(
-                shape=(self.image_shape[-1],), initializer="zeros", name="log_scale", dtype="float32"
+                shape=(self.image_shape[-1],),
+                initializer="zeros",
+                name="log_scale",
+                dtype="float32",
             )
         # Every weight exists from here on (subclasses build their heads eagerly too), so
         # the model counts as built: loading a .keras file then restores the optimizer.

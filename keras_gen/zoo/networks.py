@@ -92,9 +92,7 @@ def decoder_body(
         h = keras.layers.Dense(grid[0] * grid[1] * grid[2], activation=activation, dtype=dtype)(h)
         h = keras.layers.Reshape(grid, dtype=dtype)(h)
         for f in reversed(filters):
-            h = keras.layers.Conv2DTranspose(f, 3, 2, "same", activation=activation, dtype=dtype)(
-                h
-            )
+            h = keras.layers.Conv2DTranspose(f, 3, 2, "same", activation=activation, dtype=dtype)(h)
         out = keras.layers.Conv2DTranspose(channels, 3, 1, "same", dtype="float32")(h)
     else:
         size = 1

@@ -49,7 +49,9 @@ def test_keras_round_trip_restores_outputs_optimizer_and_training(name, tmp_path
         model.reconstruct(X[:8], **labels), loaded.reconstruct(X[:8], **labels)
     )
     gen = {"labels": 3} if name == "cvae" else {}
-    np.testing.assert_array_equal(model.generate(4, seed=5, **gen), loaded.generate(4, seed=5, **gen))
+    np.testing.assert_array_equal(
+        model.generate(4, seed=5, **gen), loaded.generate(4, seed=5, **gen)
+    )
 
     saved_state = [v.numpy() for v in model.optimizer.variables]
     loaded_state = [v.numpy() for v in loaded.optimizer.variables]
@@ -68,7 +70,14 @@ def test_history_and_evaluate_use_the_term_names():
     model = MODELS["vae"]()
     model.compile(optimizer="adam")
     history = model.fit(X, batch_size=32, epochs=1, verbose=0, validation_data=(X[:16],))
-    assert set(history.history) == {"loss", "reconstruction", "kl", "val_loss", "val_reconstruction", "val_kl"}
+    assert set(history.history) == {
+        "loss",
+        "reconstruction",
+        "kl",
+        "val_loss",
+        "val_reconstruction",
+        "val_kl",
+    }
     result = model.evaluate(X, batch_size=32, verbose=0, return_dict=True)
     assert set(result) == {"loss", "reconstruction", "kl"}
     np.testing.assert_allclose(result["loss"], result["reconstruction"] + result["kl"], rtol=1e-5)
