@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 
 import keras
 import numpy as np
+
+from keras_gen.io import atomic_write
 
 
 def _to_uint8(images: np.ndarray) -> np.ndarray:
@@ -102,19 +103,15 @@ def save_image_grid(
     """
     path = os.fspath(path)
     grid = image_grid(images, ncols=ncols, pad=pad, pad_value=pad_value)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
     suffix = os.path.splitext(path)[1]
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=suffix, prefix=".tmp-")
-    os.close(fd)
-    try:
-        # scale=False: save_img would otherwise stretch each grid to its own min/max.
-        keras.utils.save_img(tmp, grid, scale=False, file_format=suffix[1:].lower() or "png")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    # scale=False: save_img would otherwise stretch each grid to its own min/max.
+    atomic_write(
+        path,
+        lambda tmp: keras.utils.save_img(
+            tmp, grid, scale=False, file_format=suffix[1:].lower() or "png"
+        ),
+        suffix=suffix,
+    )
     return path
 
 

@@ -36,7 +36,7 @@ class LatentMoments(keras.layers.Layer):
 
     def build(self, input_shape):
         dim = int(input_shape[-1])
-        kw = {"trainable": False, "dtype": "float32", "aggregation": "mean"}
+        kw = {"trainable": False, "dtype": "float32", "aggregation": "mean", "autocast": False}
         self.moving_mean = self.add_weight(shape=(dim,), initializer="zeros", name="mean", **kw)
         self.moving_cov = self.add_weight(
             shape=(dim, dim), initializer="identity", name="cov", **kw

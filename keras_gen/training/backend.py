@@ -63,32 +63,27 @@ def step_outputs(logs: dict) -> dict:
     return {name: tf.reshape(value, [1]) for name, value in logs.items()}
 
 
-def scale_for_distribution(value):
-    """Scale a per-replica scalar mean (``add_loss`` style) so that replicas sum to the mean."""
-    n = num_replicas()
-    return value if n == 1 else value / tf.cast(n, value.dtype)
-
-
-def stateless_normal(shape, seed_generator: keras.random.SeedGenerator, dtype="float32"):
-    """Standard normal noise from a layer's ``SeedGenerator``, different on every replica.
+def replica_seed(seed_generator: keras.random.SeedGenerator):
+    """The next seed of ``seed_generator`` with this replica's id folded in.
 
     Keras draws the same seed on every replica of a MirroredStrategy (the
-    generator's state is mirrored), so the replica id is folded into the seed.
+    generator's state is mirrored), so noise would repeat across replicas.
     """
     seed = tf.cast(seed_generator.next(), tf.int64)
     context = tf.distribute.get_replica_context()
     if context is not None and context.num_replicas_in_sync > 1:
         seed = tf.random.experimental.stateless_fold_in(seed, context.replica_id_in_sync_group)
-    return tf.random.stateless_normal(shape, seed=seed, dtype=dtype)
+    return seed
+
+
+def stateless_normal(shape, seed_generator: keras.random.SeedGenerator, dtype="float32"):
+    """Standard normal noise from a layer's ``SeedGenerator``, different on every replica."""
+    return tf.random.stateless_normal(shape, seed=replica_seed(seed_generator), dtype=dtype)
 
 
 def stateless_uniform(shape, seed_generator: keras.random.SeedGenerator, dtype="float32"):
-    """Uniform [0, 1) noise with the same per-replica seeding as :func:`stateless_normal`."""
-    seed = tf.cast(seed_generator.next(), tf.int64)
-    context = tf.distribute.get_replica_context()
-    if context is not None and context.num_replicas_in_sync > 1:
-        seed = tf.random.experimental.stateless_fold_in(seed, context.replica_id_in_sync_group)
-    return tf.random.stateless_uniform(shape, seed=seed, dtype=dtype)
+    """Uniform [0, 1) noise from a layer's ``SeedGenerator``, different on every replica."""
+    return tf.random.stateless_uniform(shape, seed=replica_seed(seed_generator), dtype=dtype)
 
 
 def batch_jacobian_sq_norm(fn: Callable, x):
@@ -110,8 +105,33 @@ def compiled(fn: Callable, *, reduce_retracing: bool = True) -> Callable:
     return tf.function(fn, reduce_retracing=reduce_retracing)
 
 
-def gradients(loss, variables):
-    """Gradients of ``loss`` w.r.t. ``variables`` through a fresh tape (``loss`` is a callable)."""
-    with tf.GradientTape() as tape:
-        value = loss()
-    return value, tape.gradient(value, variables)
+def all_gather(value):
+    """Concatenate ``value`` (same shape on every replica) over the replicas along axis 0.
+
+    Identity without a strategy or outside ``strategy.run``. Used where every replica must
+    see the same rows, e.g. a vector quantizer's buffer of recent encoder outputs.
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return value
+    return context.all_gather(value, axis=0)
+
+
+def map_row_chunks(fn: Callable, x, chunk_rows: int, output_dtype="int32"):
+    """``fn`` applied to row chunks of a 2-D ``x``, one chunk at a time, results concatenated.
+
+    Bounds the memory of a row-wise computation (e.g. an (N, K) distance matrix) to
+    ``chunk_rows`` rows at once; ``fn`` maps (chunk_rows, D) to (chunk_rows,). Not
+    differentiable (the vector quantizer only needs its argmin).
+    """
+    n = tf.shape(x)[0]
+    num_chunks = (n + chunk_rows - 1) // chunk_rows
+    padded = tf.pad(x, [[0, num_chunks * chunk_rows - n], [0, 0]])
+    chunks = tf.reshape(padded, [num_chunks, chunk_rows, tf.shape(x)[1]])
+    out = tf.map_fn(
+        fn,
+        chunks,
+        parallel_iterations=1,
+        fn_output_signature=tf.TensorSpec([chunk_rows], tf.as_dtype(output_dtype)),
+    )
+    return tf.reshape(out, [-1])[:n]

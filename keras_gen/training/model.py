@@ -118,10 +118,10 @@ class GenerativeModel(keras.Model):
         return backend.step_outputs({metric.name: metric.result() for metric in self.metrics})
 
     def train_step(self, data):
-        variables = self.trainable_variables
         with tf.GradientTape() as tape:
             terms, objective, local_n = self._terms_and_objective(data, training=True)
             scaled = self.optimizer.scale_loss(objective)
+        variables = self.trainable_variables  # after the forward pass, which may build layers
         grads = tape.gradient(scaled, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
         return self._update_trackers(terms, local_n)
