@@ -9,7 +9,7 @@ import os
 # The training core is written for the TensorFlow backend (tf.distribute, GradientTape).
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import keras  # noqa: E402
+import keras
 
 if keras.backend.backend() != "tensorflow":
     raise ImportError(
@@ -17,7 +17,7 @@ if keras.backend.backend() != "tensorflow":
         f"KERAS_BACKEND={keras.backend.backend()!r}. Set KERAS_BACKEND=tensorflow."
     )
 
-from keras_gen import callbacks, data, layers, losses, metrics, training, zoo  # noqa: E402
+from keras_gen import callbacks, data, layers, losses, metrics, training, zoo
 
 __version__ = "0.1.0"
 

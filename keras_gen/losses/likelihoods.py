@@ -50,7 +50,8 @@ def discretized_gaussian_log_likelihood(x, mean, log_scale, num_bins: int = 256)
     so the result is a proper discrete log-probability (always <= 0).
 
     >>> import numpy as np
-    >>> p = discretized_gaussian_log_likelihood(np.zeros((1, 1)), np.zeros((1, 1)), -5.0)
+    >>> x = np.full((1, 1), 0.5)
+    >>> p = discretized_gaussian_log_likelihood(x, x, log_scale=-8.0)  # all mass in x's bin
     >>> float(p[0]) > -1e-3
     True
     """
