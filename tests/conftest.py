@@ -29,7 +29,12 @@ def _fresh_keras_state():
 def mirrored():
     """A 2-replica MirroredStrategy over the two logical CPU devices.
 
-    One for the whole session: separate strategies in one process reuse the same
-    collective instance keys, and TF then mixes up their all-reduces.
+    The same object as ``make_strategy("mirrored")`` (the CLI's): separate
+    strategies in one process reuse the same collective instance keys, and TF then
+    mixes up their all-reduces. Tests must not create MirroredStrategy objects.
     """
-    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    from keras_gen.training import make_strategy
+
+    strategy = make_strategy("mirrored")
+    assert strategy.num_replicas_in_sync == 2, strategy.extended.worker_devices
+    return strategy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 
@@ -16,8 +17,11 @@ PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 def make_strategy(name: str = "none") -> tf.distribute.Strategy:
     """A ``tf.distribute`` strategy by name: "none", "mirrored" or "multi-worker".
 
-    "mirrored" uses every local GPU (or the CPU when there is none);
-    "multi-worker" reads the cluster from the ``TF_CONFIG`` environment variable.
+    "mirrored" uses every local GPU (or the CPU's logical devices when there is
+    no GPU); "multi-worker" reads the cluster from the ``TF_CONFIG`` environment
+    variable. A process gets ONE strategy of each kind: two MirroredStrategy
+    objects over the same devices reuse the same collective-op keys, and TF
+    then mixes up their all-reduces ("Shape mismatch in the collective instance").
 
     >>> strategy = make_strategy("none")
     >>> strategy.num_replicas_in_sync
@@ -26,7 +30,7 @@ def make_strategy(name: str = "none") -> tf.distribute.Strategy:
     if name == "none":
         return tf.distribute.get_strategy()
     if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        return _cached_strategy("mirrored")
     if name == "multi-worker":
         if "TF_CONFIG" not in os.environ:
             raise ValueError(
@@ -38,8 +42,15 @@ def make_strategy(name: str = "none") -> tf.distribute.Strategy:
             json.loads(os.environ["TF_CONFIG"])
         except json.JSONDecodeError as err:
             raise ValueError(f"TF_CONFIG is not valid JSON: {err}") from err
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return _cached_strategy("multi-worker")
     raise ValueError(f"distribute must be one of {STRATEGIES}; got {name!r}")
+
+
+@functools.cache
+def _cached_strategy(name: str) -> tf.distribute.Strategy:
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.MultiWorkerMirroredStrategy()
 
 
 def is_chief() -> bool:
