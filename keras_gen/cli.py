@@ -71,7 +71,7 @@ class ModelSpec:
     kwargs: dict[str, Any]
     latent_dim: int
     # Chosen so that `keras-gen train NAME` on mnist_mini takes about a minute on 2 CPU cores
-    # (measured with the default precision, mixed_bfloat16 on this machine).
+    # (measured with the default precision: mixed_bfloat16 for conv models on this machine).
     epochs: int
     binarize: str = "none"
     uses_labels: bool = False
@@ -309,7 +309,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     binarize = _binarize(args.binarize if args.binarize is not None else spec.binarize)
 
     strategy = distribute.make_strategy(args.distribute)
-    precision = distribute.resolve_precision(args.precision)
+    precision = distribute.resolve_precision(
+        args.precision, architecture=spec.kwargs.get("architecture", "mlp")
+    )
     chief = distribute.is_chief()
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)
@@ -600,7 +602,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--precision",
         default="auto",
         choices=distribute.PRECISIONS,
-        help="dtype policy; auto picks the fastest on this machine",
+        help="dtype policy; auto: mixed_bfloat16 for conv models on a CPU with bfloat16 "
+        "units (measured 2.2x faster), else float32",
     )
     p.add_argument("--distribute", default="none", choices=distribute.STRATEGIES)
     p.add_argument("--seed", type=int, help="seed for weights, shuffling and noise")
