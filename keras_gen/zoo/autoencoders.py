@@ -62,9 +62,10 @@ class Autoencoder(ImageModel):
         )
         self.code_activation = code_activation
         self.code_head = keras.layers.Dense(
-            self.latent_dim, activation=code_activation, name="code", dtype="float32"
+            self.latent_dim, activation=code_activation, name="encoder_code", dtype="float32"
         )
-        self.code_head.build((None, *self.encoder_body.output.shape[1:]))
+        with keras.name_scope("encoder"):
+            self.code_head.build((None, *self.encoder_body.output.shape[1:]))
         self.latent_moments = LatentMoments(name="latent_moments")
         self.latent_moments.build((None, self.latent_dim))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import keras
 import numpy as np
 from keras import ops
 
@@ -65,8 +66,12 @@ class ImageModel(GenerativeModel):
             "num_conditions": self.num_classes,
             "dtype": self.dtype_policy,
         }
-        self.encoder_body = networks.encoder_body(self.image_shape, **common)
-        self.decoder = networks.decoder_body(self.latent_dim, self.image_shape, **common)
+        # Name scopes give variable paths like "encoder/encoder_dense_0/kernel", so that
+        # patterns such as {"encoder/.*": 0.1} (keras_gen.optimizers.LRMultiplier) work.
+        with keras.name_scope("encoder"):
+            self.encoder_body = networks.encoder_body(self.image_shape, **common)
+        with keras.name_scope("decoder"):
+            self.decoder = networks.decoder_body(self.latent_dim, self.image_shape, **common)
         if likelihood != "bernoulli":
             # One learned noise scale per channel, as in most image VAEs.
             self.log_scale = self.add_weight(

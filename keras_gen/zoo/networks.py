@@ -44,19 +44,25 @@ def encoder_body(
     name: str = "encoder_body",
 ) -> keras.Model:
     """Image (and optional one-hot condition) -> feature vector."""
+    # Layer names start with "encoder_", so variable paths match patterns like "encoder.*"
+    # (e.g. for keras_gen.optimizers.LRMultiplier) and stay stable across models.
     x_in = keras.Input(input_shape, name="x")
     h = x_in
     if architecture == "conv":
-        for f in filters:
-            h = keras.layers.Conv2D(f, 3, 2, "same", activation=activation, dtype=dtype)(h)
-    h = keras.layers.Flatten(dtype=dtype)(h)
+        for i, f in enumerate(filters):
+            h = keras.layers.Conv2D(
+                f, 3, 2, "same", activation=activation, dtype=dtype, name=f"encoder_conv_{i}"
+            )(h)
+    h = keras.layers.Flatten(dtype=dtype, name="encoder_flatten")(h)
     inputs = [x_in]
     if num_conditions:
         c_in = keras.Input((num_conditions,), name="condition")
-        h = keras.layers.Concatenate(dtype=dtype)([h, c_in])
+        h = keras.layers.Concatenate(dtype=dtype, name="encoder_condition")([h, c_in])
         inputs.append(c_in)
-    for units in hidden_units:
-        h = keras.layers.Dense(units, activation=activation, dtype=dtype)(h)
+    for i, units in enumerate(hidden_units):
+        h = keras.layers.Dense(
+            units, activation=activation, dtype=dtype, name=f"encoder_dense_{i}"
+        )(h)
     return keras.Model(inputs if num_conditions else x_in, h, name=name)
 
 
@@ -81,23 +87,31 @@ def decoder_body(
     inputs = [z_in]
     if num_conditions:
         c_in = keras.Input((num_conditions,), name="condition")
-        h = keras.layers.Concatenate(dtype=dtype)([h, c_in])
+        h = keras.layers.Concatenate(dtype=dtype, name="decoder_condition")([h, c_in])
         inputs.append(c_in)
-    for units in reversed(hidden_units):
-        h = keras.layers.Dense(units, activation=activation, dtype=dtype)(h)
+    for i, units in enumerate(reversed(hidden_units)):
+        h = keras.layers.Dense(
+            units, activation=activation, dtype=dtype, name=f"decoder_dense_{i}"
+        )(h)
     if architecture == "conv":
         factor = 2 ** len(filters)
         height, width, channels = output_shape
         grid = (height // factor, width // factor, filters[-1])
-        h = keras.layers.Dense(grid[0] * grid[1] * grid[2], activation=activation, dtype=dtype)(h)
-        h = keras.layers.Reshape(grid, dtype=dtype)(h)
-        for f in reversed(filters):
-            h = keras.layers.Conv2DTranspose(f, 3, 2, "same", activation=activation, dtype=dtype)(h)
-        out = keras.layers.Conv2DTranspose(channels, 3, 1, "same", dtype="float32")(h)
+        h = keras.layers.Dense(
+            grid[0] * grid[1] * grid[2], activation=activation, dtype=dtype, name="decoder_grid"
+        )(h)
+        h = keras.layers.Reshape(grid, dtype=dtype, name="decoder_reshape")(h)
+        for i, f in enumerate(reversed(filters)):
+            h = keras.layers.Conv2DTranspose(
+                f, 3, 2, "same", activation=activation, dtype=dtype, name=f"decoder_deconv_{i}"
+            )(h)
+        out = keras.layers.Conv2DTranspose(
+            channels, 3, 1, "same", dtype="float32", name="decoder_output"
+        )(h)
     else:
         size = 1
         for d in output_shape:
             size *= d
-        h = keras.layers.Dense(size, dtype="float32")(h)
-        out = keras.layers.Reshape(output_shape, dtype="float32")(h)
+        h = keras.layers.Dense(size, dtype="float32", name="decoder_output")(h)
+        out = keras.layers.Reshape(output_shape, dtype="float32", name="decoder_reshape")(h)
     return keras.Model(inputs if num_conditions else z_in, out, name=name)

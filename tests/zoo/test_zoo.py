@@ -161,3 +161,16 @@ def test_wrong_image_shape_is_a_clear_error():
         vae.fit(np.zeros((4, 32, 32, 3), "float32"), verbose=0)
     with pytest.raises(ValueError, match="n must be a positive integer"):
         vae.generate(0)
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "conv"])
+def test_variable_paths_name_the_encoder_and_the_decoder(architecture):
+    # So that optimizer patterns like {"encoder/.*": 0.1} select a part of any zoo model.
+    for model in (
+        zoo.VAE((28, 28, 1), architecture=architecture),
+        zoo.CVAE((28, 28, 1), architecture=architecture),
+        zoo.Autoencoder((28, 28, 1), architecture=architecture),
+    ):
+        paths = [v.path for v in model.trainable_variables]
+        assert all(p.startswith(("encoder/", "decoder/")) for p in paths), paths
+        assert any(p.startswith("encoder/") for p in paths)
