@@ -17,8 +17,8 @@ if keras.backend.backend() != "tensorflow":
         f"KERAS_BACKEND={keras.backend.backend()!r}. Set KERAS_BACKEND=tensorflow."
     )
 
-from keras_gen import callbacks, data, layers, losses, metrics, training, zoo
+from keras_gen import callbacks, data, layers, losses, metrics, optimizers, training, zoo
 
 __version__ = "0.1.0"
 
-__all__ = ["callbacks", "data", "layers", "losses", "metrics", "training", "zoo"]
+__all__ = ["callbacks", "data", "layers", "losses", "metrics", "optimizers", "training", "zoo"]

@@ -129,9 +129,146 @@ def map_row_chunks(fn: Callable, x, chunk_rows: int, output_dtype="int32"):
     padded = tf.pad(x, [[0, num_chunks * chunk_rows - n], [0, 0]])
     chunks = tf.reshape(padded, [num_chunks, chunk_rows, tf.shape(x)[1]])
     out = tf.map_fn(
-        fn,
+        tf.autograph.experimental.do_not_convert(fn),  # plain tensor code; avoids a warning
         chunks,
         parallel_iterations=1,
         fn_output_signature=tf.TensorSpec([chunk_rows], tf.as_dtype(output_dtype)),
     )
     return tf.reshape(out, [-1])[:n]
+
+
+# -- optimizer wrappers (keras_gen.optimizers) ----------------------------------------------
+#
+# The wrappers sum the gradients over the replicas ONCE, in the outermost wrapper, transform
+# the sum (identical on every replica) and then update variables. Mirrored variables can only
+# be written through ``strategy.extended.update`` from a merge call (what Keras' own
+# optimizers do), and a ``tf.cond`` whose branch calls ``merge_call`` must itself run in the
+# cross-replica context (what Keras' LossScaleOptimizer does); these helpers do both.
+
+
+def _tf_variable(variable):
+    return variable.value if isinstance(variable, keras.Variable) else variable
+
+
+def all_reduce_gradients(grads: list) -> list:
+    """Sum a list of gradients (no ``None``) over the replicas; identity on one replica.
+
+    ``tf.IndexedSlices`` are made dense first, so that every transform sees a plain tensor.
+    """
+    grads = [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in grads]
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1 or not grads:
+        return grads
+    return list(context.all_reduce(tf.distribute.ReduceOp.SUM, grads))
+
+
+def sync_assign(variables: list, values: list, op: str = "assign") -> None:
+    """Assign ``values`` (the same on every replica) to possibly mirrored ``variables``.
+
+    ``op`` is ``"assign"``, ``"assign_add"`` or ``"assign_sub"``. Works in a replica context
+    (through a merge call), in the cross-replica context and without a strategy.
+    """
+    if not variables:
+        return
+    update = _UPDATES[op]
+    tf_vars = [_tf_variable(v) for v in variables]
+
+    def merge_fn(distribution, values):
+        for var, value in zip(tf_vars, values):
+            distribution.extended.update(var, update, args=(value,), group=False)
+
+    strategy = tf.distribute.get_strategy()
+    if tf.distribute.in_cross_replica_context():
+        merge_fn(strategy, list(values))
+    else:
+        tf.__internal__.distribute.interim.maybe_merge_call(merge_fn, strategy, list(values))
+
+
+def _assign(var, value):
+    return var.assign(tf.cast(value, var.dtype))
+
+
+def _assign_add(var, value):
+    return var.assign_add(tf.cast(value, var.dtype))
+
+
+def _assign_sub(var, value):
+    return var.assign_sub(tf.cast(value, var.dtype))
+
+
+_UPDATES = {"assign": _assign, "assign_add": _assign_add, "assign_sub": _assign_sub}
+
+
+def cond_in_sync(pred, true_fn: Callable, false_fn: Callable, args: tuple = ()) -> None:
+    """``tf.cond(pred, true_fn(*args), false_fn(*args))`` for branches that update variables.
+
+    ``pred`` and ``args`` must have the same value on every replica. The branches return
+    nothing; they run in a replica context and may call :func:`sync_assign` or an
+    optimizer's ``apply``. Tensors a branch needs must come through ``args``, not closures.
+    """
+    context = tf.distribute.get_replica_context()
+    if tf.__internal__.distribute.strategy_supports_no_merge_call() or context is None:
+        tf.cond(pred, lambda: _no_output(true_fn, args), lambda: _no_output(false_fn, args))
+        return
+
+    def merge_fn(distribution, pred, *args):
+        pred = distribution.experimental_local_results(pred)[0]
+
+        def branch(fn):
+            return lambda: distribution.extended.call_for_each_replica(fn, args=args)
+
+        tf.cond(pred, branch(true_fn), branch(false_fn))
+
+    context.merge_call(merge_fn, args=(pred, *args))
+
+
+def _no_output(fn, args):
+    fn(*args)
+
+
+def disable_all_reduce(optimizer) -> None:
+    """Make a Keras optimizer use its gradients as given, without summing them over replicas.
+
+    Keras' TensorFlow optimizer sums the gradients inside ``apply`` (in
+    ``_all_reduce_sum_gradients``). An optimizer wrapped by a keras-gen wrapper receives
+    gradients that the outermost wrapper has already summed.
+    """
+    # The instance attribute shadows the method; set without Keras' attribute tracking.
+    object.__setattr__(optimizer, "_all_reduce_sum_gradients", _already_reduced)
+
+
+def _already_reduced(grads_and_vars):
+    return list(grads_and_vars)
+
+
+def current_strategy():
+    """The ``tf.distribute`` strategy in scope (the default strategy outside any scope)."""
+    return tf.distribute.get_strategy()
+
+
+def swap_variables(variables: list, others: list) -> None:
+    """Swap the values of two lists of (possibly mirrored) variables, from eager code."""
+    for var, other in zip(variables, others):
+        var, other = _tf_variable(var), _tf_variable(other)
+        saved = tf.identity(var.read_value())
+        sync_assign([var], [other.read_value()])
+        sync_assign([other], [saved])
+
+
+def stateless_normal_seeded(shape, seed, dtype="float32"):
+    """Standard normal noise from an explicit ``seed`` (two integers or an int tensor pair).
+
+    Unlike :func:`stateless_normal`, the replica id is NOT folded in: every replica draws
+    the same noise (what a transform of already-summed gradients needs).
+    """
+    seed = tf.cast(tf.stack(seed), tf.int64) if isinstance(seed, (tuple, list)) else seed
+    return tf.random.stateless_normal(shape, seed=seed, dtype=dtype)
+
+
+def snapshot(value):
+    """The current value of a variable (or tensor) as a tensor that later assignments keep.
+
+    ``keras.ops.convert_to_tensor`` returns a Keras variable itself, which reads its NEW
+    value after an assignment in eager mode.
+    """
+    return tf.identity(tf.convert_to_tensor(_tf_variable(value)))
