@@ -49,6 +49,7 @@ import numpy as np
 from keras_gen import callbacks, data, zoo
 from keras_gen.io import atomic_write, save_model_atomic
 from keras_gen.training import distribute
+from keras_gen.zoo import vqvae_pipeline
 
 PROG = "keras-gen"
 MODEL_FILE = "model.keras"
@@ -650,6 +651,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed for binarization and the NLL")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_evaluate)
+
+    p = commands.add_parser(
+        "vqvae",
+        help="VQ-VAE -> codes -> PixelCNN prior -> samples in one run "
+        "(writes vqvae.keras, prior.keras, samples.png, metrics.json to --out)",
+    )
+    vqvae_pipeline.add_arguments(p)
+    p.set_defaults(func=vqvae_pipeline.run)
     return parser
 
 

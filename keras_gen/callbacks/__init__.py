@@ -4,6 +4,7 @@
 """
 
 from keras_gen.callbacks.annealing import KLAnnealing, KLWarmup
+from keras_gen.callbacks.codebook import CodebookMonitor
 from keras_gen.callbacks.images import (
     LatentInterpolation,
     SampleGrid,
@@ -13,6 +14,7 @@ from keras_gen.callbacks.images import (
 )
 
 __all__ = [
+    "CodebookMonitor",
     "KLAnnealing",
     "KLWarmup",
     "LatentInterpolation",

@@ -10,13 +10,17 @@ from keras_gen.zoo.autoencoders import (
     DenoisingAutoencoder,
     LinearAutoencoder,
 )
+from keras_gen.zoo.pixelcnn import PixelCNN
 from keras_gen.zoo.vae import CVAE, VAE
+from keras_gen.zoo.vqvae import VQVAE
 
 __all__ = [
     "CVAE",
     "VAE",
+    "VQVAE",
     "Autoencoder",
     "ContractiveAutoencoder",
     "DenoisingAutoencoder",
     "LinearAutoencoder",
+    "PixelCNN",
 ]
