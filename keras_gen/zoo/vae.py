@@ -85,7 +85,9 @@ class VAE(ImageModel):
         self.seed = seed
         # Heads in float32: log-variances lose too much in bfloat16.
         self.mean_head = keras.layers.Dense(self.latent_dim, name="encoder_mean", dtype="float32")
-        self.log_var_head = keras.layers.Dense(self.latent_dim, name="encoder_log_var", dtype="float32")
+        self.log_var_head = keras.layers.Dense(
+            self.latent_dim, name="encoder_log_var", dtype="float32"
+        )
         features = self.encoder_body.output.shape[1:]
         with keras.name_scope("encoder"):
             self.mean_head.build((None, *features))
