@@ -135,6 +135,14 @@ class ClassifierFeatures(keras.Model):
         self.filters = tuple(int(f) for f in filters)
         if not self.filters or min(self.filters) < 1:
             raise ValueError(f"filters must be positive integers; got {tuple(filters)}")
+        size = min(self.image_shape[:2])
+        for i in range(len(self.filters)):  # 3x3 valid convolutions, 2x2 pooling between
+            size = size - 2 if i == len(self.filters) - 1 else (size - 2) // 2
+        if size < 1:
+            raise ValueError(
+                f"image_shape {self.image_shape} is too small for {len(self.filters)} "
+                "convolutions with pooling between them; use fewer filters"
+            )
         layers = []
         for i, f in enumerate(self.filters):
             layers.append(keras.layers.Conv2D(f, 3, activation="relu", name=f"conv_{i}"))

@@ -181,6 +181,11 @@ def test_classifier_features_round_trip_through_keras_file(tmp_path):
         ClassifierFeatures.load(tmp_path / "missing.keras")
 
 
+def test_classifier_too_small_images():
+    with pytest.raises(ValueError, match=r"image_shape \(12, 12, 1\) is too small"):
+        ClassifierFeatures(image_shape=(12, 12, 1))
+
+
 def test_classifier_learns_separable_classes():
     rng = np.random.default_rng(7)
     y = rng.integers(0, 2, 256)
@@ -262,3 +267,32 @@ def test_callback_logs_nan_for_nan_images():
     model.generate = lambda n, seed=None: np.full((n, 8, 8, 1), np.nan, "float32")
     with pytest.warns(UserWarning, match="NaN"):
         assert np.isnan(cb.evaluate()["fcd"])
+
+
+def test_train_classifier_command(tmp_path, capsys):
+    from keras_gen.metrics.train_classifier import main
+
+    rng = np.random.default_rng(11)
+    data = tmp_path / "digits.npz"
+    np.savez(
+        data,
+        x_train=rng.integers(0, 256, (64, 28, 28), dtype=np.uint8),
+        y_train=rng.integers(0, 3, 64),
+        x_test=rng.integers(0, 256, (16, 28, 28), dtype=np.uint8),
+        y_test=rng.integers(0, 3, 16),
+    )
+    out = tmp_path / "c.keras"
+    assert main(["--data", str(data), "--out", str(out), "--epochs", "1"]) == 0
+    assert "test accuracy" in capsys.readouterr().out
+    assert ClassifierFeatures.load(out).image_shape == (28, 28, 1)
+    # Below --min-accuracy: exit status 1 and no file written.
+    other = tmp_path / "d.keras"
+    assert main(["--data", str(data), "--out", str(other), "--min-accuracy", "1.01"]) == 1
+    assert not other.exists()
+
+
+def test_shipped_mnist_classifier():
+    from keras_gen.metrics import mnist_classifier
+
+    model = mnist_classifier()
+    assert (model.image_shape, model.feature_dim, model.num_classes) == ((28, 28, 1), 128, 10)
