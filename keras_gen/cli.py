@@ -77,6 +77,25 @@ class ModelSpec:
     binarize: str = "none"
     uses_labels: bool = False
     seeded: bool = True
+    # Adversarial models: compiled with one Adam per player and this loss.
+    gan_loss: str | None = None
+
+    @property
+    def precision_architecture(self) -> str:
+        # GANs: bfloat16 transposed convolutions measured 8-12x SLOWER than float32 on
+        # this CPU stack (benchmarks/RESULTS.md), so "auto" keeps them in float32.
+        return "gan" if self.gan_loss else self.kwargs.get("architecture", "mlp")
+
+    def compile(self, model: keras.Model, lr: float | None) -> None:
+        if self.gan_loss is None:
+            model.compile(optimizer=keras.optimizers.Adam(lr or 1e-3))
+            return
+        lr = lr or 2e-4  # Radford et al.'s DCGAN settings
+        model.compile(
+            g_optimizer=keras.optimizers.Adam(lr, beta_1=0.5),
+            d_optimizer=keras.optimizers.Adam(lr, beta_1=0.5),
+            loss=self.gan_loss,
+        )
 
     def build(
         self, input_shape: Sequence[int], latent_dim: int, num_classes: int, seed: int | None
@@ -145,6 +164,23 @@ MODELS: dict[str, ModelSpec] = {
         latent_dim=16,
         epochs=10,
         seeded=False,
+    ),
+    "dcgan": ModelSpec(
+        zoo.DCGAN,
+        "deep convolutional GAN, non-saturating loss (2 epochs on mnist_mini: rough digits)",
+        {"filters": (64, 128)},
+        latent_dim=100,
+        epochs=2,
+        gan_loss="non_saturating",
+    ),
+    "conditional-gan": ModelSpec(
+        zoo.ConditionalGAN,
+        "class-conditional DCGAN, hinge loss (needs labelled data; sample with --label K)",
+        {"filters": (64, 128)},
+        latent_dim=100,
+        epochs=2,
+        uses_labels=True,
+        gan_loss="hinge",
     ),
     "linear-autoencoder": ModelSpec(
         zoo.LinearAutoencoder,
@@ -310,9 +346,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     binarize = _binarize(args.binarize if args.binarize is not None else spec.binarize)
 
     strategy = distribute.make_strategy(args.distribute)
-    precision = distribute.resolve_precision(
-        args.precision, architecture=spec.kwargs.get("architecture", "mlp")
-    )
+    precision = distribute.resolve_precision(args.precision, spec.precision_architecture)
     chief = distribute.is_chief()
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)
@@ -340,7 +374,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 _check_resumable(model, args, shape)
             else:
                 model = spec.build(shape, latent_dim, num_classes, args.seed)
-                model.compile(optimizer=keras.optimizers.Adam(args.lr))
+                spec.compile(model, args.lr if args.lr_given or not spec.gan_loss else None)
 
         history_before = list(previous.get("history", []))
         initial_epoch = len(history_before)
@@ -419,7 +453,11 @@ def _check_resumable(model: keras.Model, args: argparse.Namespace, shape) -> Non
         )
     _check_shape(shape, model.image_shape, args.data)
     if args.lr_given:
-        model.optimizer.learning_rate = args.lr
+        players = getattr(model.optimizer, "generator", None), getattr(
+            model.optimizer, "discriminator", None
+        )
+        for opt in players if players[0] is not None else (model.optimizer,):
+            opt.learning_rate = args.lr
 
 
 def _sample_grid(model, out_dir: Path, test_ds, every: int):
@@ -428,7 +466,7 @@ def _sample_grid(model, out_dir: Path, test_ds, every: int):
     # A class-conditional grid has one column per class (SampleGrid's default labels).
     n = 8 * num_classes if num_classes else 64
     reconstruct = None
-    if test_ds is not None:
+    if test_ds is not None and callable(getattr(model, "reconstruct", None)):
         batch = next(iter(test_ds.take(1)))
         if num_classes:
             reconstruct = (np.asarray(batch[0])[:32], np.asarray(batch[1])[:32])

@@ -306,6 +306,11 @@ class AdversarialModel(SavesSeedState, keras.Model):
     def metrics(self):
         return list(self._trackers.values())
 
+    @property
+    def term_names(self) -> tuple[str, ...]:
+        """Names of the reported terms (set by ``compile``), as in ``GenerativeModel``."""
+        return tuple(self._trackers)
+
     # -- the steps ------------------------------------------------------------------------
 
     def _global_mean(self, values):
@@ -380,13 +385,22 @@ class AdversarialModel(SavesSeedState, keras.Model):
             objective = objective + terms[name]
         return terms, objective
 
-    def _player_step(self, optimizer, variables, terms_fn):
+    def _player_step(self, optimizer, variables, terms_fn, before_update=None):
         with tf.GradientTape() as tape:
             terms, objective = terms_fn()
             loss = optimizer.scale_loss(self._reduce(objective))
         grads = tape.gradient(loss, variables)
+        if before_update is not None:
+            before_update()
         optimizer.apply(grads, variables)
         return terms
+
+    def before_generator_update(self) -> None:
+        """Called in each generator step after its gradients, before they are applied.
+
+        Subclasses keep state of the generator as it was before the step here (e.g. the
+        lagged copy of the variational-inference regulariser).
+        """
 
     def _d_step(self, x, y):
         game = self.game(x, y, training=True, for_generator=False)
@@ -401,6 +415,7 @@ class AdversarialModel(SavesSeedState, keras.Model):
             self.g_optimizer,
             self.generator_variables,
             lambda: self._generator_terms(self.game(x, y, training=True, for_generator=True), y),
+            self.before_generator_update,
         )
 
     def _single_step(self, x, y):

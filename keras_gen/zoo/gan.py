@@ -155,6 +155,13 @@ class DCGAN(AdversarialModel):
         num_classes: > 0 makes it class-conditional (see :class:`ConditionalGAN`).
         spectral_norm: spectral normalization in the discriminator.
         batch_norm: batch normalization in the generator.
+        vi_weight: weight of the variational-inference regulariser (Su 2018, "GAN from
+            the variational-inference view"): the generator also minimises
+            ``vi_weight * |G(z) - G_old(z)|^2`` (summed over pixels), where ``G_old`` is
+            the generator as it was before its previous update (a one-step-lagged copy,
+            saved with the model). Lagging matters: against the generator before THIS
+            step the term and its gradient would be zero at the point where the gradient
+            is taken. Reported as the term ``vi``.
         seed: seed of the training noise (z and the penalty's interpolation weights).
 
     Example:
@@ -178,10 +185,14 @@ class DCGAN(AdversarialModel):
         num_classes: int = 0,
         spectral_norm: bool = False,
         batch_norm: bool = True,
+        vi_weight: float = 0.0,
         seed: int | None = None,
         **kwargs,
     ):
         super().__init__(seed=seed, **kwargs)
+        if float(vi_weight) < 0:
+            raise ValueError(f"vi_weight must be >= 0; got {vi_weight!r}")
+        self.vi_weight = float(vi_weight)
         if int(latent_dim) < 1:
             raise ValueError(f"latent_dim must be a positive integer; got {latent_dim!r}")
         if not filters:
@@ -210,7 +221,24 @@ class DCGAN(AdversarialModel):
                 self.spectral_norm,
                 dtype=self.dtype_policy,
             )
+        self.generator_old = None
+        if self.vi_weight:
+            with keras.name_scope("generator_old"):
+                self.generator_old = keras.models.clone_model(self.generator)
+            # Not trained, but its layers stay "trainable" so that batch normalization
+            # behaves in training steps exactly as in the generator (batch statistics).
+            for variable in self.generator_old.weights:
+                variable.trainable = False
+            self.generator_old.set_weights(self.generator.get_weights())
         self.built = True
+
+    @property
+    def extra_term_names(self):
+        return ("vi",) if self.vi_weight else ()
+
+    def before_generator_update(self) -> None:
+        if self.generator_old is not None:
+            backend.sync_assign(self.generator_old.weights, list(self.generator.weights))
 
     @property
     def generator_variables(self) -> list:
@@ -236,7 +264,13 @@ class DCGAN(AdversarialModel):
         self._check_images(x)
         z = backend.stateless_normal((ops.shape(x)[0], self.latent_dim), self._noise_seeds)
         fake = self.generator(self._with_label(z, y), training=training)
-        return Game(x, fake)
+        terms = {}
+        if for_generator and self.generator_old is not None:
+            old = self.generator_old(self._with_label(z, y), training=training)
+            diff = ops.cast(fake, "float32") - ops.cast(ops.stop_gradient(old), "float32")
+            squares = ops.reshape(ops.square(diff), (ops.shape(diff)[0], -1))
+            terms["vi"] = self.vi_weight * ops.sum(squares, axis=-1)
+        return Game(x, fake, terms)
 
     def discriminate(self, inputs, y=None, training=False):
         return self.discriminator(self._with_label(inputs, y), training=training)
@@ -290,6 +324,7 @@ class DCGAN(AdversarialModel):
             "num_classes": self.num_classes,
             "spectral_norm": self.spectral_norm,
             "batch_norm": self.batch_norm,
+            "vi_weight": self.vi_weight,
         }
 
 

@@ -287,9 +287,14 @@ def test_mirrored_wgan_gp_step_equals_one_device(mirrored):
         np.testing.assert_allclose(single_logs[key], multi_logs[key], rtol=1e-4, atol=1e-5)
 
 
-def test_mirrored_training_of_the_encoder_models(mirrored):
-    for name in ("aae", "ali"):  # DCGAN: the parity test above
-        make, args = MODELS[name]
+def test_mirrored_training_of_the_other_models(mirrored):
+    # DCGAN with a plain discriminator: the parity test above.
+    MODELS["dcgan-sn"] = (
+        lambda: zoo.DCGAN((8, 8, 1), spectral_norm=True, vi_weight=1.0, **TINY),
+        (X,),
+    )
+    for name in ("aae", "ali", "dcgan-sn"):
+        make, args = MODELS.pop(name) if name == "dcgan-sn" else MODELS[name]
         with mirrored.scope():
             model = make()
             model.compile(loss="wasserstein", gradient_penalty=1.0)
@@ -327,7 +332,27 @@ def test_bad_configuration_and_input_are_clear_errors():
         cgan.fit(X[:8], verbose=0)
     with pytest.raises(ValueError, match="not class-conditional"):
         gan.generate(2, labels=[1, 2])
-    with pytest.raises(ValueError, match="needs keras_gen.optimizers.EMA"):
+    with pytest.raises(ValueError, match=r"needs keras_gen\.optimizers\.EMA"):
         gan.generate(2, ema=True)
     with pytest.raises(ValueError, match="divisible by 4"):
         zoo.DCGAN((10, 10, 1), **TINY)
+
+
+def test_vi_regulariser_pulls_towards_the_generator_before_its_last_update():
+    gan = zoo.DCGAN((8, 8, 1), vi_weight=1.0, seed=0, **TINY)
+    gan.compile(g_optimizer=keras.optimizers.SGD(0.1), d_optimizer=keras.optimizers.SGD(0.1))
+    trained = [w.trainable for w in gan.generator.weights]
+    before = [np.asarray(w) for w in gan.generator.weights]
+    gan.train_on_batch(X[:20])
+    # After one update the lagged copy holds the trained weights from before it (the
+    # batch-norm statistics already moved in the discriminator's step).
+    for old, w, t in zip(gan.generator_old.weights, before, trained):
+        if t:
+            np.testing.assert_array_equal(np.asarray(old), w)
+    assert [v.path for v in gan.trainable_variables] == [
+        v.path for v in gan.generator_variables + gan.discriminator_variables
+    ]
+    logs = gan.train_on_batch(X[:20], return_dict=True)
+    assert logs["vi"] > 0  # G has moved away from G_old, so the term is active
+    with pytest.raises(ValueError, match="vi_weight must be >= 0"):
+        zoo.DCGAN((8, 8, 1), vi_weight=-1.0, **TINY)

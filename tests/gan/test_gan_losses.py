@@ -106,7 +106,7 @@ def test_losses_serialize_and_bad_names_are_errors():
         loss = adv.get(name)
         again = adv.get(keras.saving.serialize_keras_object(loss))
         assert type(again) is type(loss) and again.get_config() == loss.get_config()
-    with pytest.raises(ValueError, match="unknown GAN loss 'hinj'.*hinge"):
+    with pytest.raises(ValueError, match=r"unknown GAN loss 'hinj'.*hinge"):
         adv.get("hinj")
     with pytest.raises(ValueError, match="divergence must be one of"):
         adv.FGAN("chi")

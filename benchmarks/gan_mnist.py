@@ -1,0 +1,310 @@
+"""DCGAN on MNIST: four keras-gen losses against a plain Keras reference, equal budgets.
+
+Two parts, both recorded in RESULTS.md:
+
+- speed: train-step throughput of ``keras_gen.zoo.DCGAN`` (non-saturating loss) against a
+  keras-io style DCGAN written here (``train_step`` overridden by hand, identical layers),
+  interleaved repeats in the same process;
+- quality: the reference and keras-gen's DCGAN with the non-saturating, hinge, RSGAN and
+  WGAN-GP losses, each trained for the same number of epochs over the 60k training
+  images; then the Frechet classifier distance (FCD, features of keras-gen's shipped
+  MNIST classifier, NOT Inception FID) of 10k samples to the 10k test images, next to the
+  distance of 10k real training images to the test images (the floor).
+
+Usage (from the repository root):
+
+    python benchmarks/gan_mnist.py                          # the recorded run
+    python benchmarks/gan_mnist.py --epochs 1 --train-images 2000 --no-record   # smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import common
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_gen import zoo
+from keras_gen.callbacks import save_image_grid
+from keras_gen.metrics import frechet_classifier_distance, mnist_classifier
+
+LOSSES = {
+    # name: (compile arguments, batch multiplier (D slices per train step))
+    "non_saturating": ({"loss": "non_saturating"}, 1),
+    "hinge": ({"loss": "hinge"}, 1),
+    "rsgan": ({"loss": "rsgan"}, 1),
+    "wgan_gp": ({"loss": "wasserstein", "gradient_penalty": 10.0, "d_steps": 5}, 5),
+}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path, default=common.DEFAULT_DATA)
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--latent-dim", type=int, default=100)
+    p.add_argument("--filters", type=int, nargs="+", default=[64, 128])
+    p.add_argument("--precision", default="mixed_bfloat16", choices=["float32", "mixed_bfloat16"])
+    p.add_argument("--variants", nargs="+", default=["reference", *LOSSES])
+    p.add_argument("--train-images", type=int, default=60000)
+    p.add_argument("--samples", type=int, default=10000)
+    p.add_argument("--speed-steps", type=int, default=30)
+    p.add_argument("--speed-repeats", type=int, default=5)
+    p.add_argument("--skip-speed", action="store_true")
+    p.add_argument("--skip-quality", action="store_true")
+    p.add_argument("--no-record", action="store_true")
+    return p.parse_args(argv)
+
+
+def reference_networks(latent_dim, filters, image_shape=(28, 28, 1)):
+    """The layers of keras_gen's DCGAN, written out as a keras-io example would."""
+    height, width, channels = image_shape
+    grid = (height // 2 ** len(filters), width // 2 ** len(filters), filters[-1])
+    g_layers = [
+        keras.Input((latent_dim,)),
+        keras.layers.Dense(grid[0] * grid[1] * grid[2], use_bias=False),
+        keras.layers.Reshape(grid),
+        keras.layers.BatchNormalization(),
+        keras.layers.ReLU(),
+    ]
+    for f in reversed(filters[:-1]):
+        g_layers += [
+            keras.layers.Conv2DTranspose(f, 4, 2, "same", use_bias=False),
+            keras.layers.BatchNormalization(),
+            keras.layers.ReLU(),
+        ]
+    g_layers.append(
+        keras.layers.Conv2DTranspose(channels, 4, 2, "same", activation="sigmoid", dtype="float32")
+    )
+    d_layers = [keras.Input(image_shape)]
+    for f in filters:
+        d_layers += [keras.layers.Conv2D(f, 4, 2, "same"), keras.layers.LeakyReLU(0.2)]
+    d_layers += [keras.layers.Flatten(), keras.layers.Dense(1, dtype="float32")]
+    return keras.Sequential(g_layers, name="generator"), keras.Sequential(
+        d_layers, name="discriminator"
+    )
+
+
+class ReferenceGAN(keras.Model):
+    """keras-io's ``dcgan_overriding_train_step``, non-saturating loss, labels 1/0."""
+
+    def __init__(self, latent_dim, filters):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.generator, self.discriminator = reference_networks(latent_dim, filters)
+        self.loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.seed_generator = keras.random.SeedGenerator(0)
+
+    def compile(self, d_optimizer, g_optimizer):
+        super().compile()
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+
+    @property
+    def metrics(self):
+        return [self.d_loss_tracker, self.g_loss_tracker]
+
+    def train_step(self, real_images):
+        n = tf.shape(real_images)[0]
+        z = keras.random.normal((n, self.latent_dim), seed=self.seed_generator)
+        fake = self.generator(z, training=True)
+        with tf.GradientTape() as tape:
+            real_logits = self.discriminator(real_images, training=True)
+            fake_logits = self.discriminator(fake, training=True)
+            d_loss = self.loss_fn(tf.ones_like(real_logits), real_logits) + self.loss_fn(
+                tf.zeros_like(fake_logits), fake_logits
+            )
+        grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
+        z = keras.random.normal((n, self.latent_dim), seed=self.seed_generator)
+        with tf.GradientTape() as tape:
+            fake_logits = self.discriminator(self.generator(z, training=True), training=True)
+            g_loss = self.loss_fn(tf.ones_like(fake_logits), fake_logits)
+        grads = tape.gradient(g_loss, self.generator.trainable_weights)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        return {"d_loss": self.d_loss_tracker.result(), "g_loss": self.g_loss_tracker.result()}
+
+    def generate(self, n, seed=0):
+        z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype("float32")
+        return np.concatenate(
+            [np.asarray(self.generator(z[i : i + 500], training=False)) for i in range(0, n, 500)]
+        ).astype("float32")
+
+
+def adam(variant):
+    # WGAN-GP's paper settings (Gulrajani et al.); Radford et al.'s for the others.
+    if variant == "wgan_gp":
+        return keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9)
+    return keras.optimizers.Adam(2e-4, beta_1=0.5)
+
+
+def build(variant, args):
+    keras.utils.set_random_seed(0)
+    if variant == "reference":
+        model = ReferenceGAN(args.latent_dim, args.filters)
+        model.compile(d_optimizer=adam(variant), g_optimizer=adam(variant))
+        return model, 1
+    kwargs, mult = LOSSES[variant]
+    model = zoo.DCGAN((28, 28, 1), args.latent_dim, args.filters, seed=0)
+    model.compile(g_optimizer=adam(variant), d_optimizer=adam(variant), **kwargs)
+    return model, mult
+
+
+def dataset(x, batch_size, repeat=False):
+    ds = tf.data.Dataset.from_tensor_slices(x)
+    ds = ds.shuffle(len(x), seed=0) if not repeat else ds.repeat()
+    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def count_params(model):
+    return sum(int(np.prod(v.shape)) for v in model.trainable_weights)
+
+
+def measure_speed(args, x):
+    """Steady-state examples/s of the non-saturating step: keras-gen vs the reference."""
+
+    class StepClock(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.ends = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.ends.append(time.perf_counter())
+
+    ds = dataset(x, args.batch_size, repeat=True)
+    models = {
+        "keras_gen": build("non_saturating", args)[0],
+        "reference": build("reference", args)[0],
+    }
+    params = {name: count_params(m) for name, m in models.items()}
+    if len(set(params.values())) != 1:
+        raise RuntimeError(f"the models differ in size: {params}")
+    for m in models.values():  # warm-up: tracing and the first steps
+        m.fit(ds, epochs=1, steps_per_epoch=args.speed_steps, verbose=0)
+    rates = {name: [] for name in models}
+    cpu = {name: [] for name in models}
+    for _ in range(args.speed_repeats):
+        for name, m in models.items():  # interleaved, so drifting load hits both
+            clock = StepClock()
+            c0 = time.process_time()
+            m.fit(ds, epochs=1, steps_per_epoch=args.speed_steps, verbose=0, callbacks=[clock])
+            n = args.speed_steps * args.batch_size
+            cpu[name].append(n / (time.process_time() - c0))
+            rates[name].append(
+                (args.speed_steps - 1) * args.batch_size / (clock.ends[-1] - clock.ends[0])
+            )
+    paired = [a / b for a, b in zip(rates["keras_gen"], rates["reference"])]
+    return {
+        "params": params["keras_gen"],
+        "rates": rates,
+        "ratio": statistics.median(paired),
+        "cpu_ratio": statistics.median(cpu["keras_gen"]) / statistics.median(cpu["reference"]),
+    }
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    keras.config.set_dtype_policy(args.precision)
+    path = args.data / "mnist" / "mnist.npz"
+    with np.load(path) as d:
+        x_train = (d["x_train"][: args.train_images, ..., None] / 255.0).astype("float32")
+        x_test = (d["x_test"][..., None] / 255.0).astype("float32")
+    load_before = common.load_average()
+    start_all = time.perf_counter()
+    lines = [
+        f"- Command: `{common.command_line()}`",
+        f"- Data: MNIST (`../shared/data/mnist/mnist.npz`), {len(x_train):,} training images "
+        "in [0, 1]; FCD against the 10k test images.",
+        f"- Models: `DCGAN((28, 28, 1), latent_dim={args.latent_dim}, "
+        f"filters={tuple(args.filters)})` (generator: Dense-BN-ReLU, ConvT(64, 4, s2)-BN-ReLU, "
+        "ConvT(1, 4, s2) sigmoid; discriminator: Conv(64, 4, s2)-LReLU, Conv(128, 4, s2)-LReLU, "
+        "Dense(1)) and a keras-io style reference with the same layers and its own hand-written "
+        f"`train_step` (non-saturating loss); precision {args.precision}.",
+        *common.machine_lines(),
+    ]
+    if not args.skip_speed:
+        speed = measure_speed(args, x_train)
+        fmt = ", ".join
+        lines += [
+            "",
+            f"Speed ({args.speed_repeats} interleaved repeats of {args.speed_steps} steps, "
+            f"batch {args.batch_size}, {speed['params']:,} trainable parameters each, after a "
+            "warm-up fit of the same length; examples/s from the end of the first to the end of "
+            "the last step):",
+            "",
+            "| model | examples/s (each repeat) | median |",
+            "|---|---|---|",
+        ]
+        for name, r in speed["rates"].items():
+            lines.append(
+                f"| {name} | {fmt(f'{v:,.0f}' for v in r)} | {statistics.median(r):,.0f} |"
+            )
+        lines.append(
+            f"\nkeras-gen / reference: **{speed['ratio']:.3f}** (median of paired repeats); "
+            f"per CPU-second of the process: {speed['cpu_ratio']:.3f}."
+        )
+        print("\n".join(lines[-6:]), flush=True)
+    if not args.skip_quality:
+        classifier = mnist_classifier()
+        floor = frechet_classifier_distance(x_train[:10000], x_test, classifier)
+        rows = []
+        for variant in args.variants:
+            model, mult = build(variant, args)
+            t0 = time.perf_counter()
+            history = model.fit(
+                dataset(x_train, args.batch_size * mult), epochs=args.epochs, verbose=2
+            )
+            seconds = time.perf_counter() - t0
+            samples = model.generate(args.samples, seed=0)
+            fcd = frechet_classifier_distance(samples, x_test, classifier)
+            save_image_grid(
+                common.BENCH_DIR / "results" / f"gan_mnist_{variant}.png", samples[:64], ncols=8
+            )
+            last = {k: float(v[-1]) for k, v in history.history.items()}
+            rows.append((variant, seconds, fcd, last))
+            print(variant, f"{seconds:.0f}s", f"FCD {fcd:.2f}", last, flush=True)
+        ref = dict((r[0], r[2]) for r in rows).get("reference")
+        lines += [
+            "",
+            f"Quality: every model {args.epochs} epochs over the {len(x_train):,} training images "
+            f"(batch {args.batch_size} per discriminator step; WGAN-GP: 5 discriminator steps "
+            "per generator step, so 1/5 of the generator updates), Adam 2e-4 / beta_1 0.5 "
+            "(WGAN-GP: 1e-4, betas 0.5/0.9, penalty 10). FCD of "
+            f"{args.samples:,} samples (seed 0) to the test set; lower is better.",
+            "",
+            "| model | loss | train time | FCD | FCD / reference | FCD / floor | final d_loss, g_loss |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for variant, seconds, fcd, last in rows:
+            name = "reference (keras-io style)" if variant == "reference" else "keras-gen DCGAN"
+            loss = "non_saturating" if variant == "reference" else variant
+            rel = f"{fcd / ref:.2f}" if ref else "-"
+            lines.append(
+                f"| {name} | {loss} | {seconds:.0f} s | **{fcd:.2f}** | {rel} | "
+                f"{fcd / floor:.1f} | {last.get('d_loss', float('nan')):.3f}, "
+                f"{last.get('g_loss', float('nan')):.3f} |"
+            )
+        lines.append(
+            f"| real training images (floor) | - | - | **{floor:.2f}** | - | 1.0 | - |\n\n"
+            "Sample grids (64 samples, seed 0): `benchmarks/results/gan_mnist_<loss>.png`."
+        )
+    lines.insert(
+        len(lines),
+        f"\n- Load average before: {load_before}; after: {common.load_average()}; "
+        f"wall time {(time.perf_counter() - start_all) / 60:.1f} min",
+    )
+    if not args.no_record:
+        common.append_results("DCGAN on MNIST: losses vs a keras-io style reference", lines)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
