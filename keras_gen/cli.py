@@ -453,8 +453,9 @@ def _check_resumable(model: keras.Model, args: argparse.Namespace, shape) -> Non
         )
     _check_shape(shape, model.image_shape, args.data)
     if args.lr_given:
-        players = getattr(model.optimizer, "generator", None), getattr(
-            model.optimizer, "discriminator", None
+        players = (
+            getattr(model.optimizer, "generator", None),
+            getattr(model.optimizer, "discriminator", None),
         )
         for opt in players if players[0] is not None else (model.optimizer,):
             opt.learning_rate = args.lr
