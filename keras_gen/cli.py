@@ -82,9 +82,8 @@ class ModelSpec:
 
     @property
     def precision_architecture(self) -> str:
-        # GANs: bfloat16 transposed convolutions measured 8-12x SLOWER than float32 on
-        # this CPU stack (benchmarks/RESULTS.md), so "auto" keeps them in float32.
-        return "gan" if self.gan_loss else self.kwargs.get("architecture", "mlp")
+        # What "--precision auto" decides on: the DCGANs are convolutional.
+        return "conv" if self.gan_loss else self.kwargs.get("architecture", "mlp")
 
     def compile(self, model: keras.Model, lr: float | None) -> None:
         if self.gan_loss is None:

@@ -81,7 +81,9 @@ def resolve_precision(name: str = "auto", architecture: str = "conv") -> str:
     200-unit MLP VAE while costing it some accuracy. So "auto" is
     ``mixed_bfloat16`` for convolutional models on a CPU with native bfloat16
     units (AMX or AVX512-BF16), and float32 everywhere else, including GPUs,
-    where nothing has been measured yet (pass ``mixed_float16`` there).
+    where nothing has been measured yet (pass ``mixed_float16`` there). On a CPU
+    WITHOUT such units (an AMD EPYC here) bfloat16 convolutions and transposed
+    convolutions measured 9-11x slower than float32 (benchmarks/precision_layers.py).
 
     >>> resolve_precision("float32")
     'float32'
