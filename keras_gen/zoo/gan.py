@@ -21,7 +21,7 @@ from keras_gen.layers import GaussianSampling
 from keras_gen.training import backend
 from keras_gen.training.adversarial import AdversarialModel, Game
 from keras_gen.zoo import networks
-from keras_gen.zoo.image_model import batched
+from keras_gen.zoo.image_model import batched, generation_labels
 
 
 def _check_gan_shape(image_shape, filters: Sequence[int]) -> tuple[int, int, int]:
@@ -296,16 +296,8 @@ class DCGAN(AdversarialModel):
             raise ValueError(f"n must be a positive integer; got {n!r}")
         n = int(n)
         z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype("float32")
-        arrays = [z]
-        if self.num_classes:
-            if labels is None:
-                labels = np.random.default_rng(seed).integers(0, self.num_classes, size=n)
-            labels = np.broadcast_to(np.asarray(labels, "int64"), (n,))
-            if labels.min() < 0 or labels.max() >= self.num_classes:
-                raise ValueError(f"labels must be in [0, {self.num_classes}); got {labels}")
-            arrays.append(labels)
-        elif labels is not None:
-            raise ValueError(f"{type(self).__name__} is not class-conditional; labels must be None")
+        labels = generation_labels(self, n, labels, seed)
+        arrays = [z] if labels is None else [z, labels]
 
         def run(z, y=None):
             return ops.cast(self.generator(self._with_label(z, y), training=False), "float32")
@@ -346,8 +338,37 @@ class ConditionalGAN(DCGAN):
         super().__init__(image_shape, num_classes=num_classes, **kwargs)
 
 
+class _CodeModel:
+    """``encode``/``decode``/``reconstruct``/``generate`` from two batch functions.
+
+    Subclasses implement ``_encode_batch(x)`` (codes) and ``_decode_batch(z)`` (images in
+    [0, 1]) and have ``latent_dim``; the prior is N(0, I).
+    """
+
+    def encode(self, x) -> np.ndarray:
+        """Codes of images ``x`` (NumPy array, shape (n, latent_dim))."""
+        return batched(self._encode_batch, [np.asarray(x, "float32")])
+
+    def decode(self, z) -> np.ndarray:
+        """Images in [0, 1] for codes ``z``."""
+        return batched(
+            lambda z: ops.cast(self._decode_batch(z), "float32"), [np.asarray(z, "float32")]
+        )
+
+    def reconstruct(self, x) -> np.ndarray:
+        """Decode the codes of ``x``: images in [0, 1]."""
+        return self.decode(self.encode(x))
+
+    def generate(self, n: int, seed: int | None = None) -> np.ndarray:
+        """``n`` images decoded from prior samples z ~ N(0, I), reproducible with ``seed``."""
+        if int(n) < 1:
+            raise ValueError(f"n must be a positive integer; got {n!r}")
+        rng = np.random.default_rng(seed)
+        return self.decode(rng.standard_normal((int(n), self.latent_dim)).astype("float32"))
+
+
 @keras.saving.register_keras_serializable(package="keras_gen")
-class AdversarialAutoencoder(AdversarialModel):
+class AdversarialAutoencoder(_CodeModel, AdversarialModel):
     """Adversarial autoencoder (Makhzani et al. 2016): an autoencoder whose codes are pushed
     to the prior N(0, I) by a discriminator on the code space.
 
@@ -445,27 +466,11 @@ class AdversarialAutoencoder(AdversarialModel):
     def call(self, x, training=False):
         return ops.sigmoid(self.decoder(self.encoder(x, training=training), training=training))
 
-    def encode(self, x) -> np.ndarray:
-        """Codes of images ``x`` (NumPy array, shape (n, latent_dim))."""
-        return batched(lambda x: self.encoder(x, training=False), [np.asarray(x, "float32")])
+    def _encode_batch(self, x):
+        return self.encoder(x, training=False)
 
-    def decode(self, z) -> np.ndarray:
-        """Images in [0, 1] for codes ``z``."""
-        return batched(
-            lambda z: ops.sigmoid(ops.cast(self.decoder(z, training=False), "float32")),
-            [np.asarray(z, "float32")],
-        )
-
-    def reconstruct(self, x) -> np.ndarray:
-        """Decode the codes of ``x``: images in [0, 1]."""
-        return self.decode(self.encode(x))
-
-    def generate(self, n: int, seed: int | None = None) -> np.ndarray:
-        """``n`` images decoded from prior samples, reproducible with ``seed``."""
-        if int(n) < 1:
-            raise ValueError(f"n must be a positive integer; got {n!r}")
-        rng = np.random.default_rng(seed)
-        return self.decode(rng.standard_normal((int(n), self.latent_dim)).astype("float32"))
+    def _decode_batch(self, z):
+        return ops.sigmoid(ops.cast(self.decoder(z, training=False), "float32"))
 
     def get_config(self):
         return {
@@ -481,7 +486,7 @@ class AdversarialAutoencoder(AdversarialModel):
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
-class ALI(AdversarialModel):
+class ALI(_CodeModel, AdversarialModel):
     """Adversarially learned inference / BiGAN (Dumoulin et al. 2017; Donahue et al. 2017).
 
     An encoder E(x) and a generator G(z) play against a joint discriminator D(x, z) that
@@ -576,27 +581,11 @@ class ALI(AdversarialModel):
     def call(self, z, training=False):
         return self.generator(z, training=training)
 
-    def encode(self, x) -> np.ndarray:
-        """Codes (posterior means) of images ``x``."""
-        return batched(lambda x: self._codes(x, False, sample=False), [np.asarray(x, "float32")])
+    def _encode_batch(self, x):
+        return self._codes(x, False, sample=False)  # the posterior mean
 
-    def decode(self, z) -> np.ndarray:
-        """Images in [0, 1] for codes ``z``."""
-        return batched(
-            lambda z: ops.cast(self.generator(z, training=False), "float32"),
-            [np.asarray(z, "float32")],
-        )
-
-    def reconstruct(self, x) -> np.ndarray:
-        """G(E(x)): ALI's reconstructions, images in [0, 1]."""
-        return self.decode(self.encode(x))
-
-    def generate(self, n: int, seed: int | None = None) -> np.ndarray:
-        """``n`` images from z ~ N(0, I), reproducible with ``seed``."""
-        if int(n) < 1:
-            raise ValueError(f"n must be a positive integer; got {n!r}")
-        rng = np.random.default_rng(seed)
-        return self.decode(rng.standard_normal((int(n), self.latent_dim)).astype("float32"))
+    def _decode_batch(self, z):
+        return self.generator(z, training=False)
 
     def get_config(self):
         return {

@@ -25,6 +25,25 @@ def batched(fn: Callable, arrays: Sequence, batch_size: int = 512) -> np.ndarray
     return np.concatenate(outs, axis=0)
 
 
+def generation_labels(model, n: int, labels, seed: int | None) -> np.ndarray | None:
+    """``n`` checked class labels for ``model.generate`` (random ones if ``labels`` is None).
+
+    None for a model that is not class-conditional (``model.num_classes == 0``).
+    """
+    if not model.num_classes:
+        if labels is not None:
+            raise ValueError(
+                f"{type(model).__name__} is not class-conditional; labels must be None"
+            )
+        return None
+    if labels is None:
+        labels = np.random.default_rng(seed).integers(0, model.num_classes, size=n)
+    labels = np.broadcast_to(np.asarray(labels, "int64"), (n,))
+    if labels.min() < 0 or labels.max() >= model.num_classes:
+        raise ValueError(f"labels must be in [0, {model.num_classes}); got {labels}")
+    return labels
+
+
 class ImageModel(GenerativeModel):
     """Base of the image autoencoders and VAEs: an encoder body, a decoder and a likelihood.
 
@@ -153,16 +172,7 @@ class ImageModel(GenerativeModel):
         if int(n) < 1:
             raise ValueError(f"n must be a positive integer; got {n!r}")
         z = self._sample_codes(int(n), seed)
-        if self.num_classes:
-            if labels is None:
-                labels = np.random.default_rng(seed).integers(0, self.num_classes, size=n)
-            labels = np.broadcast_to(np.asarray(labels, "int64"), (n,))
-            if labels.min() < 0 or labels.max() >= self.num_classes:
-                raise ValueError(f"labels must be in [0, {self.num_classes}); got {labels}")
-            return self.decode(z, labels)
-        if labels is not None:
-            raise ValueError(f"{type(self).__name__} is not class-conditional; labels must be None")
-        return self.decode(z)
+        return self.decode(z, generation_labels(self, int(n), labels, seed))
 
     def get_config(self):
         return {
