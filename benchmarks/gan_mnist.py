@@ -274,7 +274,7 @@ def main(argv=None):
         ref = dict((r[0], r[2]) for r in rows).get("reference")
         lines += [
             "",
-            f"Quality: every model {args.epochs} epochs over the {len(x_train):,} training images "
+            f"Quality: every model {args.epochs} epoch(s) over the {len(x_train):,} training images "
             f"(batch {args.batch_size} per discriminator step; WGAN-GP: 5 discriminator steps "
             "per generator step, so 1/5 of the generator updates), Adam 2e-4 / beta_1 0.5 "
             "(WGAN-GP: 1e-4, betas 0.5/0.9, penalty 10). FCD of "
