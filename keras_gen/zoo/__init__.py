@@ -11,6 +11,7 @@ from keras_gen.zoo.autoencoders import (
     LinearAutoencoder,
 )
 from keras_gen.zoo.pixelcnn import PixelCNN
+from keras_gen.zoo.text import CoupletCVAE, CoupletTagger, Seq2Seq, TextVAE
 from keras_gen.zoo.vae import CVAE, VAE
 from keras_gen.zoo.vqvae import VQVAE
 
@@ -20,7 +21,11 @@ __all__ = [
     "VQVAE",
     "Autoencoder",
     "ContractiveAutoencoder",
+    "CoupletCVAE",
+    "CoupletTagger",
     "DenoisingAutoencoder",
     "LinearAutoencoder",
     "PixelCNN",
+    "Seq2Seq",
+    "TextVAE",
 ]
