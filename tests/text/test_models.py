@@ -7,8 +7,7 @@ import tensorflow as tf
 
 from keras_gen import zoo
 from keras_gen.callbacks import KLAnnealing
-from keras_gen.text import END_ID, TextVocabulary, pipeline
-from keras_gen.text import decoding
+from keras_gen.text import END_ID, TextVocabulary, decoding, pipeline
 from keras_gen.zoo.text import _position_ban
 
 

@@ -5,7 +5,6 @@ import gzip
 import numpy as np
 import pytest
 
-from keras_gen.text import pipeline
 from keras_gen.text import (
     END_ID,
     START_ID,
@@ -14,6 +13,7 @@ from keras_gen.text import (
     load_couplets,
     load_sentences,
     load_titles,
+    pipeline,
     shared_path,
 )
 
@@ -60,7 +60,7 @@ def test_bad_files_are_clear_errors(tmp_path):
     folder.mkdir()
     (folder / "in.txt").write_text("春 风\n夏 雨\n", encoding="utf-8")
     (folder / "out.txt").write_text("秋 月\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="in.txt has 2 lines but out.txt has 1"):
+    with pytest.raises(ValueError, match=r"in\.txt has 2 lines but out\.txt has 1"):
         load_couplets(folder)
     gbk = tmp_path / "gbk.tsv"
     gbk.write_bytes("标题\t正文\n".encode("gbk"))
