@@ -48,3 +48,24 @@ def fit_for(model, x, y, seconds, batch_size, epochs=1000, callbacks=(), **kwarg
 def shuffled(rng: np.random.Generator, *arrays):
     order = rng.permutation(len(arrays[0]))
     return [a[order] if isinstance(a, np.ndarray) else [a[i] for i in order] for a in arrays]
+
+
+class BestWeights(keras.callbacks.Callback):
+    """Keep the weights of the epoch with the lowest ``monitor`` (restore with ``restore``)."""
+
+    def __init__(self, monitor: str = "val_loss"):
+        super().__init__()
+        self.monitor = monitor
+        self.best = np.inf
+        self.best_epoch = -1
+        self.weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is not None and value < self.best:
+            self.best, self.best_epoch = float(value), epoch
+            self.weights = self.model.get_weights()
+
+    def restore(self, model):
+        if self.weights is not None:
+            model.set_weights(self.weights)
