@@ -27,7 +27,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(common.DEFAULT_DATA))
     parser.add_argument("--minutes", type=float, default=5.0, help="training budget per model")
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--beam-width", type=int, default=4)
     parser.add_argument("--limit-test", type=int, default=None)
     parser.add_argument("--save-dir", default="/tmp/keras-gen-couplets")
@@ -42,7 +42,6 @@ def main(argv=None):
         test_first, test_second = test_first[: args.limit_test], test_second[: args.limit_test]
     vocab = TextVocabulary.build(firsts + seconds, level="char", min_count=2)
     x, y = pipeline.couplet_arrays(vocab, firsts, seconds, max_length=32)
-    x, y = text_common.shuffled(np.random.default_rng(0), x, y)
     print(
         f"train pairs {len(firsts)}, equal-length <= 32: {len(x)}; vocab {vocab.size}", flush=True
     )
@@ -64,9 +63,8 @@ def main(argv=None):
             train_y[np.arange(len(y)), (y != 0).sum(1)] = 3
         else:
             train_y = y
-        _, steps, seconds_used, epochs = text_common.fit_for(
-            model, x, train_y, budget, args.batch_size
-        )
+        data = pipeline.length_bucketed_dataset(x, train_y, batch_size=args.batch_size, seed=0)
+        _, steps, seconds_used, epochs = text_common.fit_for(model, data, budget)
         model.save(save_dir / f"{name.lower()}.keras")
         start = time.perf_counter()
         if name == "Seq2Seq":
@@ -93,7 +91,7 @@ def main(argv=None):
         *common.machine_lines(),
         f"- Load average before/after: {load_before} / {common.load_average()} (2 cores, shared)",
         f"- Train: zijianzhao except test.txt, {len(firsts)} pairs, {len(x)} with lines of equal "
-        f"length <= 32 (both models train on these); vocabulary {vocab.size} characters "
+        f"length <= 32 (both models train on these, in batches of similar lengths); vocabulary {vocab.size} characters "
         "(count >= 2). Test: wb14123_test, "
         f"{len(test_first)} pairs. Budget: {args.minutes:g} min of training per model, batch "
         f"{args.batch_size}, Adam 1e-3. Seq2Seq decodes with beam width {args.beam_width}, "

@@ -18,30 +18,11 @@ from pathlib import Path
 import common
 import keras
 import numpy as np
-import tensorflow as tf
 import text_common
 
 from keras_gen import zoo
 from keras_gen.callbacks import KLAnnealing
 from keras_gen.text import TextVocabulary, load_sentences, pipeline
-
-
-def length_batches(x, batch_size, rng):
-    """Batches of sentences of similar lengths, each padded to its own longest sentence."""
-    lengths = (x != 0).sum(1)
-    order = np.argsort(lengths + rng.random(len(x)), kind="stable")
-    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-    rng.shuffle(batches)
-    for idx in batches:
-        yield x[idx, : lengths[idx].max()]
-
-
-def dataset(x, batch_size, seed):
-    rng = np.random.default_rng(seed)
-    return tf.data.Dataset.from_generator(
-        lambda: length_batches(x, batch_size, rng),
-        output_signature=tf.TensorSpec((None, None), tf.int32),
-    ).prefetch(4)
 
 
 def main(argv=None):
@@ -83,9 +64,9 @@ def main(argv=None):
     model.compile(optimizer=keras.optimizers.Adam(1e-3, global_clipnorm=5.0))
     budget = text_common.TimeBudget(args.minutes * 60)
     history = model.fit(
-        dataset(x, args.batch_size, 0),
+        pipeline.length_bucketed_dataset(x, batch_size=args.batch_size, seed=0),
         epochs=1000,
-        validation_data=dataset(vx, 100, 1),
+        validation_data=pipeline.length_bucketed_dataset(vx, batch_size=100, seed=1),
         callbacks=[budget, KLAnnealing(args.anneal_steps, shape="sigmoid")],
         verbose=2,
     )
@@ -94,7 +75,9 @@ def main(argv=None):
     model.save(args.save)
 
     start = time.perf_counter()
-    elbo_terms = model.evaluate(dataset(tx, 100, 2), verbose=0, return_dict=True)
+    elbo_terms = model.evaluate(
+        pipeline.length_bucketed_dataset(tx, batch_size=100, seed=2), verbose=0, return_dict=True
+    )
     lengths = (tx != 0).sum(1)
     order = np.argsort(lengths, kind="stable")
     log_p = np.empty(len(tx))

@@ -30,13 +30,11 @@ class TimeBudget(keras.callbacks.Callback):
         return time.perf_counter() - self.start
 
 
-def fit_for(model, x, y, seconds, batch_size, epochs=1000, callbacks=(), **kwargs):
-    """``model.fit`` until ``seconds`` have passed; returns (history, steps, seconds, epochs)."""
+def fit_for(model, data, seconds, epochs=1000, callbacks=(), **kwargs):
+    """``model.fit(data)`` until ``seconds`` have passed; returns (history, steps, seconds, epochs)."""
     budget = TimeBudget(seconds)
     history = model.fit(
-        x,
-        y,
-        batch_size=batch_size,
+        data,
         epochs=epochs,
         callbacks=[budget, *callbacks],
         verbose=2,

@@ -70,11 +70,9 @@ def main(argv=None):
     best = text_common.BestWeights("val_loss")
     _, steps, seconds, epochs = text_common.fit_for(
         model,
-        x,
-        y,
+        pipeline.length_bucketed_dataset(x, y, batch_size=args.batch_size, seed=0),
         args.minutes * 60,
-        args.batch_size,
-        validation_data=(vx, vy),
+        validation_data=pipeline.length_bucketed_dataset(vx, vy, batch_size=200, seed=1),
         callbacks=[best],
     )
     best.restore(model)

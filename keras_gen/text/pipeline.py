@@ -68,3 +68,37 @@ def sentence_arrays(
     if not len(sentences):
         raise ValueError("no sentences given")
     return vocab.encode(sentences, max_length=max_length, add_end=True)
+
+
+def length_bucketed_dataset(*arrays: np.ndarray, batch_size: int = 64, seed: int | None = 0):
+    """A ``tf.data.Dataset`` of batches of similar lengths, each cut to its longest row.
+
+    Padding a whole corpus to its longest sentence wastes most of an RNN's or a
+    CNN's work on short lines; sorting by length (with random tie-breaks), cutting
+    into batches and shuffling the batches every epoch keeps the waste small. The
+    batch shapes are ``(None, None)``, so a model traces its step once.
+
+    >>> import numpy as np
+    >>> x = np.array([[5, 6, 0, 0], [5, 0, 0, 0], [5, 6, 7, 8]])
+    >>> sorted(b.shape for b in length_bucketed_dataset(x, batch_size=2).as_numpy_iterator())
+    [(1, 4), (2, 2)]
+    """
+    import tensorflow as tf
+
+    if not arrays or any(len(a) != len(arrays[0]) for a in arrays):
+        raise ValueError("arrays must be one or more arrays of the same length")
+    lengths = np.max([(a != PAD_ID).sum(1) for a in arrays], axis=0)
+    rng = np.random.default_rng(seed)
+
+    def batches():
+        order = np.argsort(lengths + rng.random(len(lengths)), kind="stable")
+        chunks = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        rng.shuffle(chunks)
+        for idx in chunks:
+            width = max(int(lengths[idx].max()), 1)
+            cut = tuple(a[idx, :width].astype(np.int32) for a in arrays)
+            yield cut if len(cut) > 1 else cut[0]
+
+    spec = tf.TensorSpec((None, None), tf.int32)
+    signature = tuple(spec for _ in arrays) if len(arrays) > 1 else spec
+    return tf.data.Dataset.from_generator(batches, output_signature=signature).prefetch(2)
