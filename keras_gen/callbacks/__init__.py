@@ -1,10 +1,11 @@
-"""Callbacks for generative training: sample grids, latent interpolations, KL annealing.
+"""Callbacks for generative training: sample grids, latent interpolations, KL annealing, FCD.
 
 >>> from keras_gen.callbacks import KLAnnealing, LatentInterpolation, SampleGrid
 """
 
 from keras_gen.callbacks.annealing import KLAnnealing, KLWarmup
 from keras_gen.callbacks.codebook import CodebookMonitor
+from keras_gen.callbacks.evaluation import FrechetEvaluation
 from keras_gen.callbacks.images import (
     LatentInterpolation,
     SampleGrid,
@@ -15,6 +16,7 @@ from keras_gen.callbacks.images import (
 
 __all__ = [
     "CodebookMonitor",
+    "FrechetEvaluation",
     "KLAnnealing",
     "KLWarmup",
     "LatentInterpolation",

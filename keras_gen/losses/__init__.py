@@ -1,4 +1,6 @@
-"""Pure functions of tensors: likelihoods and KL divergences, per example, in float32.
+"""Pure functions of tensors: likelihoods, KL divergences and adversarial losses, per example.
+
+All in float32. The GAN losses are in :mod:`keras_gen.losses.adversarial`.
 
 >>> import numpy as np
 >>> from keras_gen import losses
@@ -6,6 +8,7 @@
 TensorShape([2])
 """
 
+from keras_gen.losses import adversarial
 from keras_gen.losses.gaussian import gaussian_kl, gaussian_log_prob
 from keras_gen.losses.likelihoods import (
     bernoulli_log_likelihood,
@@ -14,6 +17,7 @@ from keras_gen.losses.likelihoods import (
 )
 
 __all__ = [
+    "adversarial",
     "bernoulli_log_likelihood",
     "discretized_gaussian_log_likelihood",
     "gaussian_kl",

@@ -4,6 +4,7 @@
 """
 
 from keras_gen.training import backend
+from keras_gen.training.adversarial import AdversarialModel, Game, PlayerOptimizers
 from keras_gen.training.distribute import (
     is_chief,
     make_strategy,
@@ -13,7 +14,10 @@ from keras_gen.training.distribute import (
 from keras_gen.training.model import GenerativeModel
 
 __all__ = [
+    "AdversarialModel",
+    "Game",
     "GenerativeModel",
+    "PlayerOptimizers",
     "backend",
     "is_chief",
     "make_strategy",

@@ -100,6 +100,24 @@ def batch_jacobian_sq_norm(fn: Callable, x):
     return tf.reduce_sum(tf.square(jac), axis=-1)
 
 
+def input_gradient_sq_norm(fn: Callable, inputs):
+    """Per-example squared norm of the gradient of ``sum(fn(inputs))`` w.r.t. ``inputs``.
+
+    ``inputs`` may be a nested structure (e.g. ALI's ``(x, z)``); the squared norms of all
+    its parts are added. Differentiable (second order), for gradient penalties; float32.
+    """
+    leaves = [tf.cast(t, tf.float32) for t in tf.nest.flatten(inputs)]
+    with tf.GradientTape() as tape:
+        tape.watch(leaves)
+        out = tf.reduce_sum(tf.cast(fn(tf.nest.pack_sequence_as(inputs, leaves)), tf.float32))
+    grads = tape.gradient(out, leaves)
+    total = 0.0
+    for g in grads:
+        g = tf.reshape(tf.cast(g, tf.float32), [tf.shape(g)[0], -1])
+        total = total + tf.reduce_sum(tf.square(g), axis=-1)
+    return total
+
+
 def compiled(fn: Callable, *, reduce_retracing: bool = True) -> Callable:
     """Compile ``fn`` into a graph function (used for batched inference loops)."""
     return tf.function(fn, reduce_retracing=reduce_retracing)

@@ -10,16 +10,21 @@ from keras_gen.zoo.autoencoders import (
     DenoisingAutoencoder,
     LinearAutoencoder,
 )
+from keras_gen.zoo.gan import ALI, DCGAN, AdversarialAutoencoder, ConditionalGAN
 from keras_gen.zoo.pixelcnn import PixelCNN
 from keras_gen.zoo.text import CoupletCVAE, CoupletTagger, Seq2Seq, TextVAE
 from keras_gen.zoo.vae import CVAE, VAE
 from keras_gen.zoo.vqvae import VQVAE
 
 __all__ = [
+    "ALI",
     "CVAE",
+    "DCGAN",
     "VAE",
     "VQVAE",
+    "AdversarialAutoencoder",
     "Autoencoder",
+    "ConditionalGAN",
     "ContractiveAutoencoder",
     "CoupletCVAE",
     "CoupletTagger",
