@@ -29,6 +29,8 @@ def main(argv=None):
     parser.add_argument("--minutes", type=float, default=5.0, help="training budget per model")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--beam-width", type=int, default=4)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--width", type=int, default=128, help="tagger filters / GRU units")
     parser.add_argument("--limit-test", type=int, default=None)
     parser.add_argument("--save-dir", default="/tmp/keras-gen-couplets")
     parser.add_argument("--no-results", action="store_true")
@@ -40,7 +42,7 @@ def main(argv=None):
     test_first, test_second = load_couplets(root / "wb14123_test")
     if args.limit_test:
         test_first, test_second = test_first[: args.limit_test], test_second[: args.limit_test]
-    vocab = TextVocabulary.build(firsts + seconds, level="char", min_count=2)
+    vocab = TextVocabulary.build(firsts + seconds, level="char", min_count=3)
     x, y = pipeline.couplet_arrays(vocab, firsts, seconds, max_length=32)
     print(
         f"train pairs {len(firsts)}, equal-length <= 32: {len(x)}; vocab {vocab.size}", flush=True
@@ -51,12 +53,12 @@ def main(argv=None):
 
     rows, outputs = [], {}
     models = {
-        "CoupletTagger": lambda: zoo.CoupletTagger(vocab),
-        "Seq2Seq": lambda: zoo.Seq2Seq(vocab, embedding_dim=128, hidden_dim=256),
+        "CoupletTagger": lambda: zoo.CoupletTagger(vocab, filters=args.width),
+        "Seq2Seq": lambda: zoo.Seq2Seq(vocab, embedding_dim=128, hidden_dim=args.width),
     }
     for name, make in models.items():
         model = make()
-        model.compile(optimizer=keras.optimizers.Adam(1e-3))
+        model.compile(optimizer=keras.optimizers.Adam(args.lr))
         if name == "Seq2Seq":
             # The same pairs; targets end with the end token.
             train_y = np.concatenate([y, np.zeros((len(y), 1), np.int32)], axis=1)
@@ -92,9 +94,11 @@ def main(argv=None):
         f"- Load average before/after: {load_before} / {common.load_average()} (2 cores, shared)",
         f"- Train: zijianzhao except test.txt, {len(firsts)} pairs, {len(x)} with lines of equal "
         f"length <= 32 (both models train on these, in batches of similar lengths); vocabulary {vocab.size} characters "
-        "(count >= 2). Test: wb14123_test, "
+        "(count >= 3). Test: wb14123_test, "
         f"{len(test_first)} pairs. Budget: {args.minutes:g} min of training per model, batch "
-        f"{args.batch_size}, Adam 1e-3. Seq2Seq decodes with beam width {args.beam_width}, "
+        f"{args.batch_size}, Adam {args.lr:g}; CoupletTagger: embedding 128, 6 gated residual "
+        f"conv blocks of {args.width} filters; Seq2Seq: embedding 128, GRU {args.width}. "
+        "Seq2Seq decodes with beam width {args.beam_width}, "
         "the output length forced to the first line's and its characters banned in place.",
         f"- Same-position repeats in the reference second lines: {reference_repeats:.2f}%",
         "",

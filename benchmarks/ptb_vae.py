@@ -34,8 +34,9 @@ def main(argv=None):
     parser.add_argument("--latent-dim", type=int, default=32)
     parser.add_argument("--word-dropout", type=float, default=0.25)
     parser.add_argument("--free-bits", type=float, default=0.0)
-    parser.add_argument("--anneal-steps", type=int, default=3000)
+    parser.add_argument("--anneal-steps", type=int, default=400)
     parser.add_argument("--num-samples", type=int, default=20)
+    parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--limit-test", type=int, default=None)
     parser.add_argument("--save", default="/tmp/keras-gen-ptb/text_vae.keras")
     parser.add_argument("--no-results", action="store_true")
@@ -61,7 +62,7 @@ def main(argv=None):
         free_bits=args.free_bits,
         seed=0,
     )
-    model.compile(optimizer=keras.optimizers.Adam(1e-3, global_clipnorm=5.0))
+    model.compile(optimizer=keras.optimizers.Adam(args.lr, global_clipnorm=5.0))
     budget = text_common.TimeBudget(args.minutes * 60)
     history = model.fit(
         pipeline.length_bucketed_dataset(x, batch_size=args.batch_size, seed=0),
@@ -100,7 +101,7 @@ def main(argv=None):
         f"- Load average before/after: {load_before} / {common.load_average()} (2 cores, shared)",
         f"- TextVAE: LSTM {args.hidden_dim}, embedding 256, latent {args.latent_dim}, word "
         f"dropout {args.word_dropout}, free bits {args.free_bits}, KL weight 0 -> 1 (sigmoid) "
-        f"over {args.anneal_steps} steps, Adam 1e-3 (global clipnorm 5), batch "
+        f"over {args.anneal_steps} steps, Adam {args.lr:g} (global clipnorm 5), batch "
         f"{args.batch_size} sentences of similar lengths; vocabulary {vocab.size} (with the 4 "
         f"special ids). Training: {budget.steps} steps ({len(history.epoch)} epoch(s)) in "
         f"{train_s:.0f} s; evaluation {eval_s:.0f} s; total wall time "
