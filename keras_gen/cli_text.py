@@ -58,6 +58,7 @@ TEXT_MODELS: dict[str, TextSpec] = {
         "couplet",
         tuple(f"couplets/zijianzhao/{n}" for n in loaders.ZIJIANZHAO_TRAIN),
         epochs=1,
+        kwargs={"couplet": True},
     ),
     "couplet-cvae": TextSpec(
         zoo.CoupletCVAE,
@@ -196,9 +197,7 @@ def _samples(model, texts, seed=0, beam_width=4, num_samples=3, n=3, couplet=Non
         return model.generate(n, seed=seed)
     if isinstance(model, zoo.CoupletCVAE):
         return {t: model.generate(t, num_samples=num_samples, seed=seed) for t in texts}
-    if isinstance(model, zoo.Seq2Seq):
-        if couplet is None:  # same-length outputs when the model was trained on couplets
-            couplet = model.vocab.level == "char" and all(len(t) <= 40 for t in texts)
+    if isinstance(model, zoo.Seq2Seq):  # couplet=None: as the model was trained
         outs = model.generate(texts, beam_width=beam_width, couplet=couplet)
         return dict(zip(texts, outs))
     return dict(zip(texts, model.generate(texts)))
@@ -257,7 +256,7 @@ def add_generate_arguments(p: argparse.ArgumentParser) -> None:
         "--couplet",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="Seq2Seq: same length as the input, no in-place repeats (default: guessed)",
+        help="Seq2Seq: same length as the input, no in-place repeats (default: as trained)",
     )
     p.add_argument("--num-samples", type=int, default=5, help="CoupletCVAE: lines per input")
     p.add_argument("--n", type=int, default=5, help="TextVAE: sentences to sample")

@@ -343,12 +343,14 @@ class Seq2Seq(TextModel):
         embedding_dim: int = 128,
         hidden_dim: int = 256,
         dropout: float = 0.0,
+        couplet: bool = False,
         **kwargs,
     ):
         super().__init__(vocabulary, term_names=("loss", "accuracy"), **kwargs)
         self.embedding_dim = _positive(embedding_dim, "embedding_dim")
         self.hidden_dim = _positive(hidden_dim, "hidden_dim")
         self.dropout = float(dropout)
+        self.couplet = bool(couplet)
         e, h = self.embedding_dim, self.hidden_dim
         with keras.name_scope("encoder"):
             self.source_embedding = keras.layers.Embedding(self.vocab_size, e, name="embedding")
@@ -493,13 +495,15 @@ class Seq2Seq(TextModel):
         beam_width: int = 4,
         max_length: int = 30,
         alpha: float = 0.6,
-        couplet: bool = False,
+        couplet: bool | None = None,
         max_source_length: int | None = None,
         batch_size: int = 64,
     ) -> list[str]:
         """Output texts for raw ``texts``; ``couplet=True`` gives each output its source's
-        length and forbids the source's character at the same position."""
+        length and forbids the source's character at the same position (default: the
+        model's ``couplet`` setting)."""
         texts = _check_texts(texts)
+        couplet = self.couplet if couplet is None else couplet
         out = []
         for start in range(0, len(texts), batch_size):
             x = self.vocab.encode(texts[start : start + batch_size], max_length=max_source_length)
@@ -519,6 +523,7 @@ class Seq2Seq(TextModel):
             "embedding_dim": self.embedding_dim,
             "hidden_dim": self.hidden_dim,
             "dropout": self.dropout,
+            "couplet": self.couplet,
         }
 
 
