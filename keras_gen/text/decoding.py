@@ -104,7 +104,7 @@ def beam_search(
     ...     out = table[tokens].copy(); out[:, 3] = np.log(0.9) if state[0] else -9
     ...     return out, [True]
     >>> beam_search(step, [False], lambda s, r: s, 1, 1, 5).best.tolist()
-    [[4, 3, 0, 0, 0]]
+    [[4, 3]]
     """
     k, b = int(beam_width), int(batch_size)
     if k < 1:
