@@ -98,8 +98,9 @@ def main(argv=None):
         f"{len(test_first)} pairs. Budget: {args.minutes:g} min of training per model, batch "
         f"{args.batch_size}, Adam {args.lr:g}; CoupletTagger: embedding 128, 6 gated residual "
         f"conv blocks of {args.width} filters; Seq2Seq: embedding 128, GRU {args.width}. "
-        "Seq2Seq decodes with beam width {args.beam_width}, "
-        "the output length forced to the first line's and its characters banned in place.",
+        f"Seq2Seq decodes with beam width {args.beam_width}, the output length forced to the "
+        "first line's and its characters (not punctuation) banned in place. Same-position "
+        "repeats count the first line's non-punctuation characters.",
         f"- Same-position repeats in the reference second lines: {reference_repeats:.2f}%",
         "",
         "| model | steps | char BLEU | per-position acc. % | same-pos. repeats % | "

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from keras_gen.text.vocab import tokenize
+from keras_gen.text.vocab import is_punctuation, tokenize
 
 LEVELS = ("char", "word")
 
@@ -118,14 +118,17 @@ def position_accuracy(hypotheses: Sequence[str], references: Sequence[str]) -> f
 def same_position_repeat_rate(firsts: Sequence[str], seconds: Sequence[str]) -> float:
     """Fraction of second-line characters equal to the first line's character in place.
 
-    >>> same_position_repeat_rate(["春风"], ["春雨"])
-    0.5
+    Punctuation in the first line is not counted (couplets repeat it in place).
+
+    >>> same_position_repeat_rate(["春风，雨"], ["春雨，风"])
+    0.3333333333333333
     """
     _check_pairs(firsts, seconds)
     rates = [
         (a == b)
         for f, s in zip(firsts, seconds)
         for a, b in zip(_tokens(f, "char"), _tokens(s, "char"))
+        if not is_punctuation(a)
     ]
     return float(np.mean(rates)) if rates else 0.0
 

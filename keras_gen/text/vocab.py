@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 import keras
@@ -29,6 +30,15 @@ def tokenize(text: str, level: str) -> list[str]:
     if level == "word":
         return text.split()
     raise ValueError(f"level must be one of {LEVELS}; got {level!r}")
+
+
+def is_punctuation(token: str) -> bool:
+    """Whether every character of ``token`` is Unicode punctuation (，。！ , . and so on).
+
+    >>> is_punctuation("，"), is_punctuation("春")
+    (True, False)
+    """
+    return bool(token) and all(unicodedata.category(c).startswith("P") for c in token)
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
@@ -105,6 +115,10 @@ class TextVocabulary(keras.layers.Layer):
 
     def tokenize(self, text: str) -> list[str]:
         return tokenize(text, self.level)
+
+    def punctuation_mask(self) -> np.ndarray:
+        """Bool array over the ids: True for punctuation tokens."""
+        return np.array([is_punctuation(str(t)) for t in self._id_to_token])
 
     def encode(
         self,

@@ -290,7 +290,7 @@ class CoupletTagger(TextModel):
             logits = ops.convert_to_numpy(self._logits_fn(x)).copy()
             logits[..., list(SPECIAL_IDS)] = -np.inf
             if no_repeat:
-                np.put_along_axis(logits, x[..., None].astype(np.int64), -np.inf, axis=-1)
+                _ban_in_place(logits, x, self.vocab)
             ids = np.where(x == PAD_ID, PAD_ID, logits.argmax(-1))
             out.extend(self.vocab.decode(ids))
         return out
@@ -512,7 +512,7 @@ class Seq2Seq(TextModel):
             if couplet:
                 lengths = (x != PAD_ID).sum(1)
                 limit = int(lengths.max()) + 1
-                forbid = _position_ban(x, self.vocab_size)
+                forbid = _position_ban(x, self.vocab_size, self.vocab.punctuation_mask())
             result = self.search(x, beam_width, limit, alpha=alpha, forbid=forbid, lengths=lengths)
             out.extend(self.vocab.decode(result.best))
         return out
@@ -527,17 +527,30 @@ class Seq2Seq(TextModel):
         }
 
 
-def _position_ban(x, vocab_size):
-    """forbid(t): the source's token at position t (couplets never repeat it in place)."""
+def _position_ban(x, vocab_size, punctuation=None):
+    """forbid(t): the source's token at position t (couplets never repeat it in place).
+
+    Punctuation (``punctuation``: a bool mask over the ids) is exempt: a couplet's
+    two lines put the same commas in the same places.
+    """
+    keep = np.zeros(vocab_size, bool) if punctuation is None else punctuation
 
     def forbid(t):
         banned = np.zeros((len(x), vocab_size), bool)
         if t < x.shape[1]:
-            banned[np.arange(len(x)), x[:, t]] = True
-            banned[:, PAD_ID] = False
+            tokens = x[:, t]
+            rows = np.flatnonzero((tokens != PAD_ID) & ~keep[tokens])
+            banned[rows, tokens[rows]] = True
         return banned
 
     return forbid
+
+
+def _ban_in_place(logits, x, vocab: TextVocabulary):
+    """Set the logit of the first line's character at each position to -inf (not punctuation)."""
+    punct = vocab.punctuation_mask()
+    b, t = np.nonzero((x != PAD_ID) & ~punct[x])
+    logits[b, t, x[b, t]] = -np.inf
 
 
 # --------------------------------------------------------------------------------------------
@@ -955,7 +968,7 @@ class CoupletCVAE(_BetaMixin, TextModel):
         logits = ops.convert_to_numpy(self._fn("sample", self._sample_logits)(x, eps)).copy()
         logits[..., list(SPECIAL_IDS)] = -np.inf
         if no_repeat:
-            np.put_along_axis(logits, x[..., None].astype(np.int64), -np.inf, axis=-1)
+            _ban_in_place(logits, x, self.vocab)
         if temperature > 0:
             logp = _log_softmax_np(logits / temperature)
             u = rng.random((*logp.shape[:-1], 1))

@@ -69,6 +69,11 @@ def test_tagger_never_repeats_the_first_lines_character_in_place(couplet_vocab):
         constrained[0][1] == "春" and constrained[0][3] == "春"
     )  # only in-place repeats are banned
     assert constrained[1] == "春春"
+    # Punctuation is exempt: both lines of a couplet put their stops in the same places.
+    stop = couplet_vocab.encode(["。"])[0, 0]
+    bias[stop] = 2e3
+    model.head.bias.assign(bias)
+    assert model.generate(["春。雨"])[0] == "。。。"
 
 
 @pytest.fixture(scope="module")
