@@ -35,7 +35,7 @@ def main(argv=None):
     parser.add_argument("--minutes", type=float, default=12.0)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--hidden-dim", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--lr", type=float, default=5e-3)
     parser.add_argument("--beam-width", type=int, default=4)
     parser.add_argument("--max-source-length", type=int, default=120)
     parser.add_argument("--save", default="/tmp/keras-gen-titles/seq2seq.keras")
@@ -67,7 +67,7 @@ def main(argv=None):
         vocab, val_b, val_t, max_source_length=args.max_source_length, max_target_length=32
     )
     model = zoo.Seq2Seq(vocab, embedding_dim=128, hidden_dim=args.hidden_dim, dropout=0.2)
-    model.compile(optimizer=keras.optimizers.Adam(args.lr))
+    model.compile(optimizer=keras.optimizers.Adam(args.lr, global_clipnorm=1.0))
     best = text_common.BestWeights("val_loss")
     _, steps, seconds, epochs = text_common.fit_for(
         model,
@@ -114,7 +114,7 @@ def main(argv=None):
         f"vocabulary {vocab.size} characters (count >= 2); bodies cut to "
         f"{args.max_source_length} characters.",
         f"- Seq2Seq: BiGRU encoder, GRU decoder, hidden {args.hidden_dim}, embedding 128, "
-        f"dropout 0.2, Adam {args.lr:g}, batch {args.batch_size}; {steps} steps ({epochs} epochs) in "
+        f"dropout 0.2, Adam {args.lr:g} (global clipnorm 1), batch {args.batch_size}; {steps} steps ({epochs} epochs) in "
         f"{seconds:.0f} s of training, weights of the best val loss kept "
         f"(epoch {best.best_epoch + 1}, val loss {best.best:.2f}). Decoding tuned on val: "
         f"beam width {k_best}, length-penalty alpha {alpha_best}; decoding both test runs took "
