@@ -65,6 +65,20 @@ def _mask(logp, t, finished, forbid, lengths, allow_unknown):
     return logp
 
 
+def _top_k(values, k):
+    """Indices of the k largest values per row, best first, ties to the lower index.
+
+    ``argpartition`` is linear in the row length: a full sort of the (batch, beams *
+    vocabulary) candidates cost more than the decoder step itself.
+    """
+    if k == 1:
+        return values.argmax(axis=1)[:, None]  # the first maximum, as greedy search takes
+    part = np.argpartition(-values, k - 1, axis=1)[:, :k]
+    chosen = np.take_along_axis(values, part, axis=1)
+    order = np.lexsort((part, -chosen), axis=1)
+    return np.take_along_axis(part, order, axis=1)
+
+
 def _check(batch_size, max_length, lengths):
     if int(max_length) < 1:
         raise ValueError(f"max_length must be a positive integer; got {max_length!r}")
@@ -122,7 +136,7 @@ def beam_search(
         vocab = logp.shape[-1]
         logp = _mask(logp, t, finished, forbid, lengths, allow_unknown)
         flat = (scores[..., None] + logp).reshape(b, k * vocab)
-        top = np.argsort(-flat, axis=1, kind="stable")[:, :k]
+        top = _top_k(flat, k)
         beam, token = top // vocab, (top % vocab).astype(np.int32)
         scores = np.take_along_axis(flat, top, axis=1)
         was_finished = np.take_along_axis(finished, beam, axis=1)

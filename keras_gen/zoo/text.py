@@ -431,8 +431,10 @@ class Seq2Seq(TextModel):
         return ops.log_softmax(logits, axis=-1), out
 
     def _prefix_step(self, prefix, h0, memory, keys, mask):
+        # The decoder from scratch (RNN, attention, output layer over the whole prefix), as
+        # a model without a cache runs it; only the encoder's outputs are reused.
         states = self.decoder_rnn(self.target_embedding(prefix), initial_state=h0)
-        logits = self._attend(states[:, -1:], memory, keys, mask)[:, 0]
+        logits = self._attend(states, memory, keys, mask)[:, -1]
         return ops.log_softmax(logits, axis=-1)
 
     def search(
