@@ -332,7 +332,7 @@ class Seq2Seq(TextModel):
     >>> model = Seq2Seq(vocab, embedding_dim=8, hidden_dim=8)
     >>> model.compile(optimizer="adam")
     >>> x, y = pipeline.seq2seq_arrays(vocab, src, tgt)
-    >>> _ = model.fit(x, y, epochs=1, verbose=0)
+    >>> _ = model.fit(x, y, epochs=1, verbose=0)  # doctest: +SKIP
     >>> len(model.generate(["今天下雨"], beam_width=3, max_length=5))
     1
     """
@@ -616,7 +616,7 @@ class TextVAE(_BetaMixin, TextModel):
     >>> vocab = TextVocabulary.build(sents, level="word")
     >>> vae = TextVAE(vocab, latent_dim=4, embedding_dim=8, hidden_dim=8, seed=0)
     >>> vae.compile(optimizer="adam")
-    >>> _ = vae.fit(pipeline.sentence_arrays(vocab, sents), epochs=1, verbose=0)
+    >>> _ = vae.fit(pipeline.sentence_arrays(vocab, sents), epochs=1, verbose=0)  # doctest: +SKIP
     >>> len(vae.generate(2, seed=0, max_length=5))
     2
     >>> vae.log_likelihood(sents, num_samples=4).shape
@@ -842,7 +842,8 @@ class CoupletCVAE(_BetaMixin, TextModel):
     >>> vocab = TextVocabulary.build(first + second)
     >>> model = CoupletCVAE(vocab, latent_dim=4, embedding_dim=8, filters=8, num_blocks=1)
     >>> model.compile(optimizer="adam")
-    >>> _ = model.fit(*pipeline.couplet_arrays(vocab, first, second), epochs=1, verbose=0)
+    >>> x, y = pipeline.couplet_arrays(vocab, first, second)
+    >>> _ = model.fit(x, y, epochs=1, verbose=0)  # doctest: +SKIP
     >>> len(model.generate("春风暖", num_samples=3, seed=0))
     3
     """

@@ -164,10 +164,8 @@ def test_keras_round_trip_restores_vocabulary_outputs_optimizer_and_training(
     assert loaded.vocab.tokens == vocab.tokens and loaded.vocab.level == vocab.level
     inputs = _model_inputs(name, arrays)
     np.testing.assert_array_equal(model(inputs), loaded(inputs))  # eager: no tracing
-    if name in ("tagger", "cvae"):  # cheap to decode twice
+    if name in ("tagger", "cvae"):  # cheap to decode; the RNN decoders are in test_cli_text
         assert _generate(loaded, name, couplets[0]) == _generate(model, name, couplets[0])
-    else:  # the loaded model decodes raw strings with the vocabulary from the file
-        assert all(isinstance(t, str) for t in _generate(loaded, name, couplets[0]))
     saved = [v.numpy() for v in model.optimizer.variables]
     restored = [v.numpy() for v in loaded.optimizer.variables]
     assert len(saved) == len(restored) > 2
@@ -208,15 +206,14 @@ def test_mirrored_vae_terms_agree_with_one_device(
     name, mirrored, couplets, couplet_vocab, sentences, word_vocab
 ):
     make, vocab, arrays = _data(name, couplets, couplet_vocab, sentences, word_vocab)
-    weights = make(vocab, seed=0).get_weights()
-    results = []
-    for strategy in (tf.distribute.get_strategy(), mirrored):
-        with strategy.scope():
-            model = make(vocab, seed=0)
-            model.set_weights(weights)
-            model.compile(optimizer="adam")
-        results.append(model.evaluate(*arrays, batch_size=32, verbose=0, return_dict=True))
-    single, multi = results
+    one = make(vocab, seed=0)
+    terms = one.compute_terms(*arrays)  # one device, eagerly
+    single = {name: float(np.mean(terms[name])) for name in ("kl", "reconstruction")}
+    with mirrored.scope():
+        model = make(vocab, seed=0)
+        model.set_weights(one.get_weights())
+        model.compile(optimizer="adam")
+    multi = model.evaluate(*arrays, batch_size=32, verbose=0, return_dict=True)
     np.testing.assert_allclose(single["kl"], multi["kl"], rtol=1e-4)  # no sampling in the KL
     # Only the sampled z differs between the replicas.
     assert abs(single["reconstruction"] - multi["reconstruction"]) < 0.02 * single["reconstruction"]
@@ -245,7 +242,7 @@ def test_text_vae_anneals_floors_the_kl_and_scores_sentences(sentences, word_voc
     x = pipeline.sentence_arrays(word_vocab, sentences, max_length=20)
     vae = _vae(word_vocab, word_dropout=0.5, free_bits=0.5, seed=0)
     vae.compile(optimizer=keras.optimizers.Adam(1e-2))
-    history = vae.fit(x, epochs=2, batch_size=32, verbose=0, callbacks=[KLAnnealing(4)])
+    history = vae.fit(x, epochs=2, batch_size=16, verbose=0, callbacks=[KLAnnealing(4)])
     assert history.history["beta"] == [0.5, 1.0]
     terms = vae.compute_terms(x[:8], training=True)
     # Free bits: the objective sees at least 0.5 nats per dimension, whatever the true KL.
