@@ -12,6 +12,8 @@ Usage examples::
     keras-gen sample runs/cvae/model.keras --label 3
     keras-gen evaluate runs/vae/model.keras --num-samples 1000
     keras-gen evaluate runs/vae/model.keras --data mnist --limit 2000 --json
+    keras-gen train couplet-tagger                    # text models: see keras_gen/cli_text.py
+    keras-gen generate runs/couplet-tagger/model.keras --text "春风得意马蹄疾"
 
 ``train`` writes ``DIR/model.keras`` (model and optimizer state), sample grids in
 ``DIR/samples/`` and ``DIR/metrics.json`` (arguments, history per epoch, test-split
@@ -46,7 +48,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_gen import callbacks, data, zoo
+from keras_gen import callbacks, cli_text, data, zoo
 from keras_gen.io import atomic_write, save_model_atomic
 from keras_gen.training import distribute
 from keras_gen.zoo import vqvae_pipeline
@@ -194,7 +196,8 @@ MODELS: dict[str, ModelSpec] = {
 
 def _spec(name: str) -> ModelSpec:
     if name not in MODELS:
-        raise CLIError(f"unknown model {name!r}; known models: {', '.join(MODELS)}")
+        known = ", ".join([*MODELS, *cli_text.TEXT_MODELS])
+        raise CLIError(f"unknown model {name!r}; known models: {known}")
     return MODELS[name]
 
 
@@ -307,8 +310,9 @@ def _verbose() -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    width = max(len(name) for name in MODELS)
-    for name, spec in MODELS.items():
+    specs = {**MODELS, **cli_text.TEXT_MODELS}
+    width = max(len(name) for name in specs)
+    for name, spec in specs.items():
         print(f"{name:<{width}}  {spec.description}")
     return 0
 
@@ -336,6 +340,9 @@ def _previous_run(out: Path, args: argparse.Namespace) -> dict:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.model in cli_text.TEXT_MODELS:
+        return cli_text.train(args)
+    args.data = args.data or "mnist_mini"
     started = time.perf_counter()
     spec = _spec(args.model)
     out = Path(args.out if args.out is not None else Path("runs") / args.model)
@@ -623,8 +630,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="train a model",
         description="Train a zoo model and write model.keras, metrics.json and sample grids.",
     )
-    p.add_argument("model", metavar="MODEL", help=f"one of: {', '.join(MODELS)}")
-    p.add_argument("--data", default="mnist_mini", help="data set name or path (mnist_mini)")
+    p.add_argument(
+        "model", metavar="MODEL", help=f"one of: {', '.join([*MODELS, *cli_text.TEXT_MODELS])}"
+    )
+    p.add_argument(
+        "--data",
+        help="data set name or path (mnist_mini; text models: the ../shared/data files, or "
+        "comma-separated paths in the same format)",
+    )
     p.add_argument(
         "--epochs",
         type=_positive_int,
@@ -689,6 +702,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed for binarization and the NLL")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_evaluate)
+
+    p = commands.add_parser(
+        "generate",
+        help="text from a text model: second lines, titles, sentences",
+        description="Generate with a trained text model (CoupletTagger, Seq2Seq, CoupletCVAE, "
+        "TextVAE).",
+    )
+    cli_text.add_generate_arguments(p)
+    p.set_defaults(func=cli_text.generate)
 
     p = commands.add_parser(
         "vqvae",

@@ -219,8 +219,10 @@ def test_evaluate_prints_terms_and_nll(vae_run, capsys):
 def test_models_lists_every_name(capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
-    assert all(name in out for name in MODELS)
-    assert len(out.strip().splitlines()) == len(MODELS)
+    from keras_gen.cli_text import TEXT_MODELS
+
+    assert all(name in out for name in [*MODELS, *TEXT_MODELS])
+    assert len(out.strip().splitlines()) == len(MODELS) + len(TEXT_MODELS)
 
 
 def test_unknown_model(capsys):

@@ -12,6 +12,7 @@ from keras_gen.zoo.autoencoders import (
 )
 from keras_gen.zoo.gan import ALI, DCGAN, AdversarialAutoencoder, ConditionalGAN
 from keras_gen.zoo.pixelcnn import PixelCNN
+from keras_gen.zoo.text import CoupletCVAE, CoupletTagger, Seq2Seq, TextVAE
 from keras_gen.zoo.vae import CVAE, VAE
 from keras_gen.zoo.vqvae import VQVAE
 
@@ -25,7 +26,11 @@ __all__ = [
     "Autoencoder",
     "ConditionalGAN",
     "ContractiveAutoencoder",
+    "CoupletCVAE",
+    "CoupletTagger",
     "DenoisingAutoencoder",
     "LinearAutoencoder",
     "PixelCNN",
+    "Seq2Seq",
+    "TextVAE",
 ]

@@ -1,0 +1,128 @@
+"""Sentence VAE on Penn Treebank: importance-sampled test NLL, perplexity and KL.
+
+LSTM TextVAE (Bowman et al. 2016) with KL annealing and word dropout, trained
+for a wall-time budget on ptb.train (batches of similar lengths), evaluated on
+the whole ptb.test: the ELBO, the importance-sampled NLL (k samples per
+sentence) and the perplexity exp(NLL / tokens), the end token counted as a
+token (as texar does). Appends a section to RESULTS.md.
+
+    python benchmarks/ptb_vae.py --minutes 13
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import common
+import keras
+import numpy as np
+import text_common
+
+from keras_gen import zoo
+from keras_gen.callbacks import KLAnnealing
+from keras_gen.text import TextVocabulary, load_sentences, pipeline
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(common.DEFAULT_DATA))
+    parser.add_argument("--minutes", type=float, default=13.0)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--hidden-dim", type=int, default=256)
+    parser.add_argument("--latent-dim", type=int, default=32)
+    parser.add_argument("--word-dropout", type=float, default=0.25)
+    parser.add_argument("--free-bits", type=float, default=0.0)
+    parser.add_argument("--anneal-steps", type=int, default=400)
+    parser.add_argument("--num-samples", type=int, default=20)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--limit-test", type=int, default=None)
+    parser.add_argument("--save", default="/tmp/keras-gen-ptb/text_vae.keras")
+    parser.add_argument("--no-results", action="store_true")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    load_before = common.load_average()
+    keras.utils.set_random_seed(0)
+    root = Path(args.data) / "ptb"
+    train = load_sentences(root / "ptb.train.txt.gz")
+    valid = load_sentences(root / "ptb.valid.txt.gz")
+    test = load_sentences(root / "ptb.test.txt.gz")[: args.limit_test]
+    vocab = TextVocabulary.build(train, level="word")
+    x = pipeline.sentence_arrays(vocab, train)
+    vx = pipeline.sentence_arrays(vocab, valid)
+    tx = pipeline.sentence_arrays(vocab, test)
+    model = zoo.TextVAE(
+        vocab,
+        latent_dim=args.latent_dim,
+        embedding_dim=256,
+        hidden_dim=args.hidden_dim,
+        cell="lstm",
+        word_dropout=args.word_dropout,
+        free_bits=args.free_bits,
+        seed=0,
+    )
+    model.compile(optimizer=keras.optimizers.Adam(args.lr, global_clipnorm=5.0))
+    budget = text_common.TimeBudget(args.minutes * 60)
+    history = model.fit(
+        pipeline.length_bucketed_dataset(x, batch_size=args.batch_size, seed=0),
+        epochs=1000,
+        validation_data=pipeline.length_bucketed_dataset(vx, batch_size=100, seed=1),
+        callbacks=[budget, KLAnnealing(args.anneal_steps, shape="sigmoid")],
+        verbose=2,
+    )
+    train_s = budget.elapsed
+    Path(args.save).parent.mkdir(parents=True, exist_ok=True)
+    model.save(args.save)
+
+    start = time.perf_counter()
+    elbo_terms = model.evaluate(
+        pipeline.length_bucketed_dataset(tx, batch_size=100, seed=2), verbose=0, return_dict=True
+    )
+    lengths = (tx != 0).sum(1)
+    order = np.argsort(lengths, kind="stable")
+    log_p = np.empty(len(tx))
+    for i in range(0, len(order), 200):
+        idx = order[i : i + 200]
+        chunk = tx[idx, : lengths[idx].max()]
+        log_p[idx] = model.log_likelihood(chunk, num_samples=args.num_samples, seed=i)
+    eval_s = time.perf_counter() - start
+    tokens = int(lengths.sum())  # words + one end token per sentence
+    nll = -log_p.mean()
+    ppl = float(np.exp(-log_p.sum() / tokens))
+    elbo_ppl = float(np.exp(elbo_terms["loss"] * len(tx) / tokens))
+    kl = elbo_terms["kl"]
+    samples = model.generate(5, seed=0, max_length=30)
+    interp = model.interpolate(test[0], test[5], steps=5, max_length=30)
+    meets = ppl <= 110 and kl >= 1
+    lines = [
+        f"- Command: `{common.command_line()}`",
+        *common.machine_lines(),
+        f"- Load average before/after: {load_before} / {common.load_average()} (2 cores, shared)",
+        f"- TextVAE: LSTM {args.hidden_dim}, embedding 256, latent {args.latent_dim}, word "
+        f"dropout {args.word_dropout}, free bits {args.free_bits}, KL weight 0 -> 1 (sigmoid) "
+        f"over {args.anneal_steps} steps, Adam {args.lr:g} (global clipnorm 5), batch "
+        f"{args.batch_size} sentences of similar lengths; vocabulary {vocab.size} (with the 4 "
+        f"special ids). Training: {budget.steps} steps ({len(history.epoch)} epoch(s)) in "
+        f"{train_s:.0f} s; evaluation {eval_s:.0f} s; total wall time "
+        f"{time.perf_counter() - started:.0f} s.",
+        f"- Test: {len(tx)} sentences, {tokens} tokens (end tokens included).",
+        "",
+        f"| test NLL (IS, k={args.num_samples}) | PPL (IS) | ELBO NLL bound | PPL bound (ELBO) "
+        "| KL (nats) |",
+        "|---|---|---|---|---|",
+        f"| {nll:.2f} | {ppl:.1f} | {elbo_terms['loss']:.2f} | {elbo_ppl:.1f} | {kl:.2f} |",
+        "",
+        f"- Target PPL <= 110 with KL >= 1: {'met' if meets else 'NOT met'} (texar's reference "
+        "after full training: PPL 105.5, NLL 102.1).",
+        f"- History (per epoch): {[{k: round(v[i], 2) for k, v in history.history.items()} for i in range(len(history.epoch))]}",
+        "- Samples (z ~ N(0, I), greedy): " + " | ".join(samples),
+        "- Interpolation between two test sentences: " + " | ".join(interp),
+    ]
+    print("\n".join(lines))
+    if not args.no_results:
+        common.append_results("Sentence VAE on PTB (TextVAE, LSTM)", lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,279 @@
+"""The text models: decoding constraints, beam search, saving, distribution, precision."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_gen import zoo
+from keras_gen.callbacks import KLAnnealing
+from keras_gen.text import END_ID, TextVocabulary, decoding, pipeline
+from keras_gen.zoo.text import _position_ban
+
+
+def _tagger(vocab, **kw):
+    return zoo.CoupletTagger(vocab, embedding_dim=8, filters=16, num_blocks=2, **kw)
+
+
+def _seq2seq(vocab, **kw):
+    return zoo.Seq2Seq(vocab, embedding_dim=8, hidden_dim=16, **kw)
+
+
+def _cvae(vocab, **kw):
+    return zoo.CoupletCVAE(vocab, latent_dim=4, embedding_dim=8, filters=16, num_blocks=1, **kw)
+
+
+def _vae(vocab, **kw):
+    return zoo.TextVAE(vocab, latent_dim=4, embedding_dim=8, hidden_dim=16, **kw)
+
+
+def _data(name, couplets, couplet_vocab, sentences, word_vocab):
+    first, second = couplets
+    if name == "tagger":
+        return _tagger, couplet_vocab, pipeline.couplet_arrays(couplet_vocab, first, second)
+    if name == "seq2seq":
+        return _seq2seq, couplet_vocab, pipeline.seq2seq_arrays(couplet_vocab, first, second)
+    if name == "cvae":
+        return _cvae, couplet_vocab, pipeline.couplet_arrays(couplet_vocab, first, second)
+    return _vae, word_vocab, (pipeline.sentence_arrays(word_vocab, sentences, max_length=20),)
+
+
+def _generate(model, name, first):
+    if name == "tagger":
+        return model.generate(first[:3])
+    if name == "seq2seq":
+        return model.generate(first[:3], beam_width=2, couplet=True)
+    if name == "cvae":
+        return model.generate(first[0], num_samples=3, seed=1)
+    return model.generate(3, seed=1, max_length=6)
+
+
+NAMES = ["tagger", "seq2seq", "cvae", "vae"]
+
+
+def _model_inputs(name, arrays):
+    if name == "seq2seq":
+        return (arrays[0][:4], zoo.Seq2Seq.decoder_inputs(arrays[1][:4]))
+    if name == "cvae":
+        return (arrays[0][:4], arrays[1][:4])
+    return arrays[0][:4]
+
+
+def test_tagger_never_repeats_the_first_lines_character_in_place(couplet_vocab):
+    model = _tagger(couplet_vocab)
+    # A head that prefers the character 春 everywhere, whatever the input.
+    spring = couplet_vocab.encode(["春"])[0, 0]
+    bias = model.head.bias.numpy()
+    bias[spring] = 1e3
+    model.head.bias.assign(bias)
+    line = "春风春雨"
+    unconstrained = model.generate([line], no_repeat=False)[0]
+    assert unconstrained == "春春春春"
+    constrained = model.generate([line, "明月"])
+    assert len(constrained[0]) == 4 and len(constrained[1]) == 2
+    for position, char in enumerate(constrained[0]):
+        assert char != line[position]
+    assert (
+        constrained[0][1] == "春" and constrained[0][3] == "春"
+    )  # only in-place repeats are banned
+    assert constrained[1] == "春春"
+    # Punctuation is exempt: both lines of a couplet put their stops in the same places.
+    stop = couplet_vocab.encode(["。"])[0, 0]
+    bias[stop] = 2e3
+    model.head.bias.assign(bias)
+    assert model.generate(["春。雨"])[0] == "。。。"
+
+
+@pytest.fixture(scope="module")
+def trained_seq2seq(couplets, couplet_vocab):
+    keras.utils.set_random_seed(0)
+    model = _seq2seq(couplet_vocab)
+    # Untrained weights, with the end token made unlikely enough that hypotheses of many
+    # lengths compete (training would cost more test time than it adds).
+    bias = model.head.bias.numpy()
+    bias[END_ID] = -1.0
+    model.head.bias.assign(bias)
+    x, _ = pipeline.seq2seq_arrays(couplet_vocab, *couplets)
+    return model, x
+
+
+@pytest.mark.parametrize("couplet", [False, True])
+def test_incremental_beam_search_equals_full_prefix_recomputation(trained_seq2seq, couplet):
+    model, x = trained_seq2seq
+    x = x[:6]
+    x = x[:, : (x != 0).sum(1).max()]
+    kwargs = {}
+    max_length = 12
+    if couplet:
+        lengths = (x != 0).sum(1)
+        kwargs = {"lengths": lengths, "forbid": _position_ban(x, model.vocab_size)}
+        max_length = int(lengths.max()) + 1
+    fast = model.search(x, beam_width=4, max_length=max_length, alpha=0.6, **kwargs)
+    slow = model.search(
+        x, beam_width=4, max_length=max_length, alpha=0.6, incremental=False, **kwargs
+    )
+    np.testing.assert_array_equal(fast.tokens, slow.tokens)
+    np.testing.assert_allclose(fast.log_probs, slow.log_probs, rtol=1e-4, atol=1e-4)
+    assert (fast.lengths > 1).any()
+    # Width 1 is greedy: same tokens and the same log-probabilities.
+    greedy = model.greedy(x, max_length=max_length, **kwargs)
+    beam1 = model.search(x, beam_width=1, max_length=max_length, **kwargs)
+    np.testing.assert_array_equal(greedy.tokens, beam1.tokens)
+    np.testing.assert_allclose(greedy.log_probs, beam1.log_probs, rtol=1e-6)
+    # A wider beam never finds a worse best hypothesis (no length penalty).
+    wide = model.search(x, beam_width=4, max_length=max_length, **kwargs)
+    assert (wide.log_probs[:, 0] >= beam1.log_probs[:, 0] - 1e-6).all()
+    if couplet:
+        assert (fast.lengths[:, 0] == lengths + 1).all()  # the end token after len(first)
+        best = fast.best[:, : x.shape[1]]
+        assert not ((best == x) & (x != 0)).any()
+
+
+def test_beam_search_beats_greedy_on_a_garden_path():
+    # From <s>: token 4 (p=0.6) leads only to low-probability ends; token 5 (p=0.4) to a sure end.
+    def step(tokens, state):
+        logp = np.full((len(tokens), 6), -30.0)
+        for i, t in enumerate(tokens):
+            if t == 2:
+                logp[i, 4], logp[i, 5] = np.log(0.6), np.log(0.4)
+            elif t == 4:
+                logp[i, END_ID], logp[i, 4], logp[i, 5] = np.log(0.3), np.log(0.35), np.log(0.35)
+            else:
+                logp[i, END_ID] = 0.0
+        return logp, state
+
+    greedy = decoding.greedy_search(step, [0], 1, 4)
+    beam = decoding.beam_search(step, [0], lambda s, r: s, 1, 2, 4)
+    assert greedy.best[0, :2].tolist() == [4, 4]
+    assert beam.best[0, :2].tolist() == [5, END_ID]
+    assert beam.log_probs[0, 0] == pytest.approx(np.log(0.4))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_keras_round_trip_restores_vocabulary_outputs_optimizer_and_training(
+    name, couplets, couplet_vocab, sentences, word_vocab, tmp_path
+):
+    make, vocab, arrays = _data(name, couplets, couplet_vocab, sentences, word_vocab)
+    model = make(vocab, seed=3) if name in ("cvae", "vae") else make(vocab)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    model.fit(*arrays, batch_size=32, epochs=1, verbose=0, shuffle=False)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert type(loaded) is type(model)
+    assert loaded.vocab.tokens == vocab.tokens and loaded.vocab.level == vocab.level
+    inputs = _model_inputs(name, arrays)
+    np.testing.assert_array_equal(model(inputs), loaded(inputs))  # eager: no tracing
+    if name in ("tagger", "cvae"):  # cheap to decode; the RNN decoders are in test_cli_text
+        assert _generate(loaded, name, couplets[0]) == _generate(model, name, couplets[0])
+    saved = [v.numpy() for v in model.optimizer.variables]
+    restored = [v.numpy() for v in loaded.optimizer.variables]
+    assert len(saved) == len(restored) > 2
+    for a, b in zip(saved, restored):
+        np.testing.assert_array_equal(a, b)
+    model.fit(*arrays, batch_size=64, epochs=1, verbose=0, shuffle=False)
+    loaded.fit(*arrays, batch_size=64, epochs=1, verbose=0, shuffle=False)
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["tagger", "seq2seq"])
+def test_mirrored_training_matches_one_device(
+    name, mirrored, couplets, couplet_vocab, sentences, word_vocab
+):
+    make, vocab, arrays = _data(name, couplets, couplet_vocab, sentences, word_vocab)
+    arrays = tuple(a[:31] for a in arrays)  # replicas get 16 and 15 examples
+    assert len(arrays[0]) == 31
+    weights = make(vocab, dropout=0.0).get_weights()
+    results = []
+    for strategy in (tf.distribute.get_strategy(), mirrored):
+        with strategy.scope():
+            model = make(vocab, dropout=0.0)
+            model.set_weights(weights)
+            model.compile(optimizer=keras.optimizers.SGD(0.5))
+        history = model.fit(*arrays, batch_size=31, epochs=2, verbose=0, shuffle=False)
+        results.append((history.history["loss"], model.get_weights()))
+    (single_loss, single_w), (multi_loss, multi_w) = results
+    assert mirrored.num_replicas_in_sync == 2
+    np.testing.assert_allclose(multi_loss, single_loss, rtol=1e-5)
+    assert max(np.abs(a - b).max() for a, b in zip(single_w, weights)) > 1e-4
+    for a, b in zip(single_w, multi_w):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["cvae", "vae"])
+def test_mirrored_vae_terms_agree_with_one_device(
+    name, mirrored, couplets, couplet_vocab, sentences, word_vocab
+):
+    make, vocab, arrays = _data(name, couplets, couplet_vocab, sentences, word_vocab)
+    one = make(vocab, seed=0)
+    terms = one.compute_terms(*arrays)  # one device, eagerly
+    single = {name: float(np.mean(terms[name])) for name in ("kl", "reconstruction")}
+    with mirrored.scope():
+        model = make(vocab, seed=0)
+        model.set_weights(one.get_weights())
+        model.compile(optimizer="adam")
+    multi = model.evaluate(*arrays, batch_size=32, verbose=0, return_dict=True)
+    np.testing.assert_allclose(single["kl"], multi["kl"], rtol=1e-4)  # no sampling in the KL
+    # Only the sampled z differs between the replicas.
+    assert abs(single["reconstruction"] - multi["reconstruction"]) < 0.02 * single["reconstruction"]
+    with mirrored.scope():
+        model = make(vocab, seed=0)
+        model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    history = model.fit(*arrays, batch_size=32, epochs=2, verbose=0)
+    assert history.history["loss"][1] < history.history["loss"][0]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_trains_under_mixed_bfloat16(name, couplets, couplet_vocab, sentences, word_vocab):
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    make, vocab, arrays = _data(name, couplets, couplet_vocab, sentences, word_vocab)
+    model = make(vocab, cell="gru") if name == "vae" else make(vocab)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    history = model.fit(*arrays, batch_size=32, epochs=2, verbose=0)
+    losses = np.array(history.history["loss"])
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+    terms = model.compute_terms(*[a[:4] for a in arrays], training=True)
+    assert all(t.dtype == "float32" for t in terms.values())
+    assert all(isinstance(s, str) for s in _generate(model, name, couplets[0]))
+
+
+def test_text_vae_anneals_floors_the_kl_and_scores_sentences(sentences, word_vocab):
+    x = pipeline.sentence_arrays(word_vocab, sentences, max_length=20)
+    vae = _vae(word_vocab, word_dropout=0.5, free_bits=0.5, seed=0)
+    vae.compile(optimizer=keras.optimizers.Adam(1e-2))
+    history = vae.fit(x, epochs=2, batch_size=16, verbose=0, callbacks=[KLAnnealing(4)])
+    assert history.history["beta"] == [0.5, 1.0]
+    terms = vae.compute_terms(x[:8], training=True)
+    # Free bits: the objective sees at least 0.5 nats per dimension, whatever the true KL.
+    floor = terms["reconstruction"] + 4 * 0.5
+    assert (terms["loss"].numpy() >= floor.numpy() - 1e-4).all()
+    ll1 = vae.log_likelihood(x[:6], num_samples=1, seed=0)
+    ll50 = vae.log_likelihood(x[:6], num_samples=50, seed=0)
+    assert np.isfinite(ll50).all() and (ll50 < 0).all()
+    assert ll50.mean() > ll1.mean() - 1.0  # a tighter bound, up to Monte Carlo noise
+    path = vae.interpolate(sentences[0], sentences[1], steps=3, max_length=8)
+    assert len(path) == 3
+    with pytest.raises(ValueError, match="n must be a positive integer"):
+        vae.generate(0)
+
+
+def test_cvae_gives_different_second_lines_for_one_first_line(couplets, couplet_vocab):
+    model = _cvae(couplet_vocab, seed=0)
+    samples = model.generate(couplets[0][0], num_samples=8, seed=0, temperature=1.0)
+    assert len(set(samples)) > 1
+    assert all(len(s) == len(couplets[0][0]) for s in samples)
+    with pytest.raises(ValueError, match="first_line"):
+        model.generate("  ")
+
+
+def test_bad_generation_input_is_a_clear_error(couplet_vocab):
+    tagger = _tagger(couplet_vocab)
+    with pytest.raises(ValueError, match=r"first_lines\[1\] is empty"):
+        tagger.generate(["春风", ""])
+    with pytest.raises(ValueError, match="y is missing"):
+        tagger.compute_terms(np.ones((2, 3), "int32"))
+    with pytest.raises(ValueError, match="beam_width"):
+        _seq2seq(couplet_vocab).generate(["春风"], beam_width=0)
+    with pytest.raises(ValueError, match="cell must be one of"):
+        zoo.TextVAE(TextVocabulary(["a"], level="word"), cell="rnn")
