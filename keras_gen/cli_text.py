@@ -44,19 +44,22 @@ class TextSpec:
     latent: bool = False
 
 
+# The zijianzhao couplet files except test.txt (the couplet benchmark's training split).
+COUPLET_TRAIN = tuple(f"couplets/zijianzhao/{n}" for n in loaders.ZIJIANZHAO_TRAIN)
+
 TEXT_MODELS: dict[str, TextSpec] = {
     "couplet-tagger": TextSpec(
         zoo.CoupletTagger,
         "couplet second lines by sequence labelling (gated residual CNN, no in-place repeats)",
         "couplet",
-        tuple(f"couplets/zijianzhao/{n}" for n in loaders.ZIJIANZHAO_TRAIN),
+        COUPLET_TRAIN,
         epochs=1,
     ),
     "couplet-seq2seq": TextSpec(
         zoo.Seq2Seq,
         "couplets with a GRU encoder-decoder with attention and beam search",
         "couplet",
-        tuple(f"couplets/zijianzhao/{n}" for n in loaders.ZIJIANZHAO_TRAIN),
+        COUPLET_TRAIN,
         epochs=1,
         kwargs={"couplet": True},
     ),
@@ -64,7 +67,7 @@ TEXT_MODELS: dict[str, TextSpec] = {
         zoo.CoupletCVAE,
         "conditional VAE: several different second lines for one first line",
         "couplet",
-        tuple(f"couplets/zijianzhao/{n}" for n in loaders.ZIJIANZHAO_TRAIN),
+        COUPLET_TRAIN,
         epochs=1,
         latent=True,
     ),
