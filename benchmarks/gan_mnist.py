@@ -6,10 +6,15 @@ Two parts, both recorded in RESULTS.md:
   keras-io style DCGAN written here (``train_step`` overridden by hand, identical layers),
   interleaved repeats in the same process;
 - quality: the reference and keras-gen's DCGAN with the non-saturating, hinge, RSGAN and
-  WGAN-GP losses, each trained for the same number of epochs over the 60k training
-  images; then the Frechet classifier distance (FCD, features of keras-gen's shipped
-  MNIST classifier, NOT Inception FID) of 10k samples to the 10k test images, next to the
-  distance of 10k real training images to the test images (the floor).
+  WGAN-GP losses, each trained for the same number of generator updates (``--epochs``
+  epochs of the others; WGAN-GP's five discriminator steps per generator step read five
+  times the images; ``--budget epochs`` gives every model the same images instead); then
+  the Frechet classifier distance (FCD, features of keras-gen's shipped MNIST classifier,
+  NOT Inception FID) of 10k samples to the 10k test images, after every ``--eval-every``
+  epochs, next to the distance of 10k real training images to the test images (the
+  floor). keras-gen's models also keep an EMA of the generator's weights
+  (``keras_gen.optimizers.EMA``, ``--ema``) and are measured with and without it; the
+  keras-io reference has no EMA.
 
 Usage (from the repository root):
 
@@ -29,6 +34,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_gen import optimizers as kgo
 from keras_gen import zoo
 from keras_gen.callbacks import save_image_grid
 from keras_gen.metrics import frechet_classifier_distance, mnist_classifier
@@ -49,6 +55,9 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--latent-dim", type=int, default=100)
     p.add_argument("--filters", type=int, nargs="+", default=[64, 128])
+    p.add_argument("--budget", default="generator-updates", choices=["generator-updates", "epochs"])
+    p.add_argument("--ema", type=float, default=0.999, help="EMA momentum (0: no EMA)")
+    p.add_argument("--eval-every", type=int, default=1, help="epochs between FCD evaluations")
     p.add_argument("--precision", default="mixed_bfloat16", choices=["float32", "mixed_bfloat16"])
     p.add_argument("--variants", nargs="+", default=["reference", *LOSSES])
     p.add_argument("--train-images", type=int, default=60000)
@@ -155,8 +164,50 @@ def build(variant, args):
         return model, 1
     kwargs, mult = LOSSES[variant]
     model = zoo.DCGAN((28, 28, 1), args.latent_dim, args.filters, seed=0)
-    model.compile(g_optimizer=adam(variant), d_optimizer=adam(variant), **kwargs)
+    g_optimizer = adam(variant)
+    if args.ema:
+        g_optimizer = kgo.EMA(g_optimizer, momentum=args.ema)
+    model.compile(g_optimizer=g_optimizer, d_optimizer=adam(variant), **kwargs)
     return model, mult
+
+
+class FCDTrajectory(keras.callbacks.Callback):
+    """FCD of ``samples`` images (seed 0) to the test set every ``every`` epochs (and at the
+    end), of the generator and, when the model keeps one, of its EMA."""
+
+    def __init__(self, classifier, x_test, samples, every, epochs):
+        super().__init__()
+        self.classifier, self.x_test = classifier, x_test
+        self.samples, self.every, self.epochs = samples, every, epochs
+        self.rows = []  # (epoch, fcd, fcd_ema or None)
+        self.seconds = 0.0  # spent evaluating
+
+    def measure(self, ema):
+        images = self.model.generate(self.samples, seed=0, **({"ema": True} if ema else {}))
+        return images, frechet_classifier_distance(images, self.x_test, self.classifier)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every and epoch + 1 != self.epochs:
+            return
+        t0 = time.perf_counter()
+        self.images, fcd = self.measure(ema=False)
+        self.ema_images, fcd_ema = (None, None)
+        if has_ema(self.model):
+            self.ema_images, fcd_ema = self.measure(ema=True)
+        self.rows.append((epoch + 1, fcd, fcd_ema))
+        self.seconds += time.perf_counter() - t0
+        print(f"  epoch {epoch + 1}: FCD {fcd:.2f}" + (f", EMA {fcd_ema:.2f}" if fcd_ema else ""))
+
+
+def describe(filters):
+    """The layers of ``reference_networks`` in words."""
+    g = "".join(f"ConvT({f}, 4, s2)-BN-ReLU, " for f in reversed(filters[:-1]))
+    d = "".join(f"Conv({f}, 4, s2)-LReLU, " for f in filters)
+    return f"generator: Dense-BN-ReLU, {g}ConvT(1, 4, s2) sigmoid; discriminator: {d}Dense(1)"
+
+
+def has_ema(model):
+    return isinstance(getattr(model, "g_optimizer", None), kgo.EMA)
 
 
 def dataset(x, batch_size, repeat=False):
@@ -180,6 +231,7 @@ def measure_speed(args, x):
             self.ends.append(time.perf_counter())
 
     ds = dataset(x, args.batch_size, repeat=True)
+    args = argparse.Namespace(**{**vars(args), "ema": 0.0})  # the reference has no EMA
     models = {
         "keras_gen": build("non_saturating", args)[0],
         "reference": build("reference", args)[0],
@@ -224,9 +276,7 @@ def main(argv=None):
         f"- Data: MNIST (`../shared/data/mnist/mnist.npz`), {len(x_train):,} training images "
         "in [0, 1]; FCD against the 10k test images.",
         f"- Models: `DCGAN((28, 28, 1), latent_dim={args.latent_dim}, "
-        f"filters={tuple(args.filters)})` (generator: Dense-BN-ReLU, ConvT(64, 4, s2)-BN-ReLU, "
-        "ConvT(1, 4, s2) sigmoid; discriminator: Conv(64, 4, s2)-LReLU, Conv(128, 4, s2)-LReLU, "
-        "Dense(1)) and a keras-io style reference with the same layers and its own hand-written "
+        f"filters={tuple(args.filters)})` ({describe(args.filters)}) and a keras-io style reference with the same layers and its own hand-written "
         f"`train_step` (non-saturating loss); precision {args.precision}.",
         *common.machine_lines(),
     ]
@@ -258,43 +308,66 @@ def main(argv=None):
         rows = []
         for variant in args.variants:
             model, mult = build(variant, args)
+            epochs = args.epochs * (mult if args.budget == "generator-updates" else 1)
+            every = args.eval_every * (mult if args.budget == "generator-updates" else 1)
+            trajectory = FCDTrajectory(classifier, x_test, args.samples, every, epochs)
             t0 = time.perf_counter()
             history = model.fit(
-                dataset(x_train, args.batch_size * mult), epochs=args.epochs, verbose=2
+                dataset(x_train, args.batch_size * mult),
+                epochs=epochs,
+                verbose=2,
+                callbacks=[trajectory],
             )
-            seconds = time.perf_counter() - t0
-            samples = model.generate(args.samples, seed=0)
-            fcd = frechet_classifier_distance(samples, x_test, classifier)
+            seconds = time.perf_counter() - t0 - trajectory.seconds
+            best = trajectory.ema_images if trajectory.ema_images is not None else trajectory.images
             save_image_grid(
-                common.BENCH_DIR / "results" / f"gan_mnist_{variant}.png", samples[:64], ncols=8
+                common.BENCH_DIR / "results" / f"gan_mnist_{variant}.png", best[:64], ncols=8
             )
             last = {k: float(v[-1]) for k, v in history.history.items()}
-            rows.append((variant, seconds, fcd, last))
-            print(variant, f"{seconds:.0f}s", f"FCD {fcd:.2f}", last, flush=True)
-        ref = dict((r[0], r[2]) for r in rows).get("reference")
+            g_updates = len(x_train) // (args.batch_size * mult) * epochs
+            rows.append((variant, seconds, epochs, g_updates, trajectory.rows, last))
+            print(variant, f"{seconds:.0f}s", trajectory.rows[-1], last, flush=True)
+        ref = next((r[4][-1][1] for r in rows if r[0] == "reference"), None)
         lines += [
             "",
-            f"Quality: every model {args.epochs} epoch(s) over the {len(x_train):,} training images "
-            f"(batch {args.batch_size} per discriminator step; WGAN-GP: 5 discriminator steps "
-            "per generator step, so 1/5 of the generator updates), Adam 2e-4 / beta_1 0.5 "
-            "(WGAN-GP: 1e-4, betas 0.5/0.9, penalty 10). FCD of "
-            f"{args.samples:,} samples (seed 0) to the test set; lower is better.",
+            (
+                f"Quality: every model trained for {rows[0][3]:,} generator updates "
+                if args.budget == "generator-updates"
+                else f"Quality: every model trained for {args.epochs} epoch(s) "
+            )
+            + f"(batch {args.batch_size} per discriminator step; WGAN-GP: 5 discriminator steps "
+            "per generator step), Adam 2e-4 / beta_1 0.5 (WGAN-GP: 1e-4, betas 0.5/0.9, "
+            f"penalty 10); keras-gen's generators also keep an EMA (momentum {args.ema}). "
+            f"FCD of {args.samples:,} samples (seed 0) to the test set; lower is better. "
+            "Train time excludes the evaluations.",
             "",
-            "| model | loss | train time | FCD | FCD / reference | FCD / floor | final d_loss, g_loss |",
-            "|---|---|---|---|---|---|---|",
+            "| model | loss | epochs | G updates | train time | FCD | FCD, EMA | best / reference "
+            "| best / floor | final d_loss, g_loss |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
-        for variant, seconds, fcd, last in rows:
+        for variant, seconds, epochs, g_updates, traj, last in rows:
             name = "reference (keras-io style)" if variant == "reference" else "keras-gen DCGAN"
             loss = "non_saturating" if variant == "reference" else variant
-            rel = f"{fcd / ref:.2f}" if ref else "-"
+            fcd, fcd_ema = traj[-1][1], traj[-1][2]
+            best = min(v for v in (fcd, fcd_ema) if v is not None)
             lines.append(
-                f"| {name} | {loss} | {seconds:.0f} s | **{fcd:.2f}** | {rel} | "
-                f"{fcd / floor:.1f} | {last.get('d_loss', float('nan')):.3f}, "
-                f"{last.get('g_loss', float('nan')):.3f} |"
+                f"| {name} | {loss} | {epochs} | {g_updates:,} | {seconds / 60:.1f} min | "
+                f"{fcd:.2f} | {'-' if fcd_ema is None else f'{fcd_ema:.2f}'} | "
+                f"{best / ref if ref else float('nan'):.2f} | **{best / floor:.1f}** | "
+                f"{last.get('d_loss', float('nan')):.3f}, {last.get('g_loss', float('nan')):.3f} |"
             )
         lines.append(
-            f"| real training images (floor) | - | - | **{floor:.2f}** | - | 1.0 | - |\n\n"
-            "Sample grids (64 samples, seed 0): `benchmarks/results/gan_mnist_<loss>.png`."
+            f"| real training images (floor) | - | - | - | - | **{floor:.2f}** | - | - | 1.0 | - |"
+        )
+        lines += ["", "FCD during training (epoch: FCD / EMA):", ""]
+        for variant, *_, traj, _last in rows:
+            points = ", ".join(
+                f"{e}: {f:.1f}" + ("" if fe is None else f" / {fe:.1f}") for e, f, fe in traj
+            )
+            lines.append(f"- {variant}: {points}")
+        lines.append(
+            "\nSample grids (64 samples, seed 0; EMA generator where kept): "
+            "`benchmarks/results/gan_mnist_<loss>.png`."
         )
     lines.insert(
         len(lines),

@@ -37,6 +37,9 @@ def main(argv=None):
     parser.add_argument("--hidden-dim", type=int, default=128)
     parser.add_argument("--lr", type=float, default=5e-3)
     parser.add_argument("--beam-width", type=int, default=4)
+    parser.add_argument(
+        "--copy", action=argparse.BooleanOptionalAction, default=True, help="pointer-generator"
+    )
     parser.add_argument("--max-source-length", type=int, default=120)
     parser.add_argument("--save", default="/tmp/keras-gen-titles/seq2seq.keras")
     parser.add_argument(
@@ -66,7 +69,9 @@ def main(argv=None):
     vx, vy = pipeline.seq2seq_arrays(
         vocab, val_b, val_t, max_source_length=args.max_source_length, max_target_length=32
     )
-    model = zoo.Seq2Seq(vocab, embedding_dim=128, hidden_dim=args.hidden_dim, dropout=0.2)
+    model = zoo.Seq2Seq(
+        vocab, embedding_dim=128, hidden_dim=args.hidden_dim, dropout=0.2, copy=args.copy
+    )
     model.compile(optimizer=keras.optimizers.Adam(args.lr, global_clipnorm=1.0))
     best = text_common.BestWeights("val_loss")
     _, steps, seconds, epochs = text_common.fit_for(
@@ -114,6 +119,7 @@ def main(argv=None):
         f"vocabulary {vocab.size} characters (count >= 2); bodies cut to "
         f"{args.max_source_length} characters.",
         f"- Seq2Seq: BiGRU encoder, GRU decoder, hidden {args.hidden_dim}, embedding 128, "
+        f"{'with' if args.copy else 'without'} the copy mechanism (pointer-generator), "
         f"dropout 0.2, Adam {args.lr:g} (global clipnorm 1), batch {args.batch_size}; {steps} steps ({epochs} epochs) in "
         f"{seconds:.0f} s of training, weights of the best val loss kept "
         f"(epoch {best.best_epoch + 1}, val loss {best.best:.2f}). Decoding tuned on val: "

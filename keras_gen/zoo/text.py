@@ -324,6 +324,13 @@ class Seq2Seq(TextModel):
     attention keys of the source computed once (``incremental=False`` recomputes
     the decoder over the whole prefix at every step instead, for comparison).
 
+    ``copy=True`` makes it a pointer-generator (See et al. 2017): a gate
+    ``p_gen = sigmoid(w . [state, context])`` mixes the vocabulary distribution with
+    the attention weights summed per source token, ``p = p_gen * p_vocab + (1 - p_gen)
+    * p_copy``, so the decoder can copy the source's characters it has seen too rarely
+    to generate (a few thousand training pairs, as for titles). The copied tokens are
+    the vocabulary's ids (an unknown source token is copied as the unknown id).
+
     Example:
 
     >>> from keras_gen.text import TextVocabulary, pipeline
@@ -344,6 +351,7 @@ class Seq2Seq(TextModel):
         hidden_dim: int = 256,
         dropout: float = 0.0,
         couplet: bool = False,
+        copy: bool = False,
         **kwargs,
     ):
         super().__init__(vocabulary, term_names=("loss", "accuracy"), **kwargs)
@@ -351,6 +359,7 @@ class Seq2Seq(TextModel):
         self.hidden_dim = _positive(hidden_dim, "hidden_dim")
         self.dropout = float(dropout)
         self.couplet = bool(couplet)
+        self.copy = bool(copy)
         e, h = self.embedding_dim, self.hidden_dim
         with keras.name_scope("encoder"):
             self.source_embedding = keras.layers.Embedding(self.vocab_size, e, name="embedding")
@@ -364,6 +373,7 @@ class Seq2Seq(TextModel):
             self.attention_keys = keras.layers.Dense(h, use_bias=False, name="attention_keys")
             self.combine = keras.layers.Dense(h, activation="tanh", name="combine")
             self.head = keras.layers.Dense(self.vocab_size, name="head")
+            self.copy_gate = keras.layers.Dense(1, name="copy_gate") if self.copy else None
         self.drop = SeededDropout(self.dropout, seed=0, name="dropout")
         ones = np.ones((1, 2), "int32")
         self.call((ones, ones))  # build every layer now
@@ -381,22 +391,32 @@ class Seq2Seq(TextModel):
         mean = ops.sum(memory * fmask, axis=1) / ops.maximum(ops.sum(fmask, axis=1), 1.0)
         return memory, self.attention_keys(memory), mask, self.bridge(mean)
 
-    def _attend(self, states, memory, keys, mask, training=False):
-        """Logits (float32) from decoder states (b, t, h) attending over the memory."""
+    def _attend(self, states, memory, keys, mask, source, training=False):
+        """Logits (float32) from decoder states (b, t, h) attending over the memory of the
+        source ids ``source`` (b, s); with ``copy``, log-probabilities of the mixture."""
         scores = ops.cast(ops.einsum("bth,bsh->bts", states, keys), "float32")
         scores = ops.where(mask[:, None, :], scores, -1e9)
-        weights = ops.cast(ops.softmax(scores, axis=-1), memory.dtype)
+        attention = ops.softmax(scores, axis=-1)
+        weights = ops.cast(attention, memory.dtype)
         context = ops.einsum("bts,bsd->btd", weights, memory)
-        out = self.combine(ops.concatenate([states, context], axis=-1))
-        return ops.cast(self.head(self.drop(out, training=training)), "float32")
+        features = ops.concatenate([states, context], axis=-1)
+        out = self.combine(features)
+        logits = ops.cast(self.head(self.drop(out, training=training)), "float32")
+        if not self.copy:
+            return logits
+        p_gen = ops.sigmoid(ops.cast(self.copy_gate(features), "float32"))
+        p_copy = _scatter_to_vocabulary(attention, source, self.vocab_size)
+        p = p_gen * ops.softmax(logits, axis=-1) + (1.0 - p_gen) * p_copy
+        return ops.log(ops.maximum(p, 1e-30))
 
     def call(self, inputs, training=False):
-        """Teacher-forced logits for ``(source_ids, decoder_input_ids)``."""
+        """Teacher-forced logits for ``(source_ids, decoder_input_ids)`` (with ``copy``:
+        log-probabilities, which are logits of the same distribution)."""
         x, decoder_inputs = inputs
         memory, keys, mask, h0 = self.encode_source(x, training=training)
         emb = self.drop(self.target_embedding(decoder_inputs), training=training)
         states = self.decoder_rnn(emb, initial_state=h0, training=training)
-        return self._attend(states, memory, keys, mask, training=training)
+        return self._attend(states, memory, keys, mask, x, training=training)
 
     @staticmethod
     def decoder_inputs(y):
@@ -419,22 +439,23 @@ class Seq2Seq(TextModel):
         return self._step_fns[name]
 
     def _encode_for_search(self, x, beams):
+        """(memory, keys, mask, source ids, initial state), each row repeated ``beams`` times."""
         encode = self._compiled("encode", lambda x: self.encode_source(x))
         memory, keys, mask, h0 = encode(x)
         rows = np.repeat(np.arange(len(x)), beams)
-        return [ops.take(t, rows, axis=0) for t in (memory, keys, mask, h0)]
+        return [ops.take(t, rows, axis=0) for t in (memory, keys, mask, x, h0)]
 
-    def _incremental_step(self, tokens, h, memory, keys, mask):
+    def _incremental_step(self, tokens, h, memory, keys, mask, source):
         emb = self.target_embedding(tokens)
         out, _ = self.decoder_rnn.cell(emb, [h], training=False)
-        logits = self._attend(out[:, None], memory, keys, mask)[:, 0]
+        logits = self._attend(out[:, None], memory, keys, mask, source)[:, 0]
         return ops.log_softmax(logits, axis=-1), out
 
-    def _prefix_step(self, prefix, h0, memory, keys, mask):
+    def _prefix_step(self, prefix, h0, memory, keys, mask, source):
         # The decoder from scratch (RNN, attention, output layer over the whole prefix), as
         # a model without a cache runs it; only the encoder's outputs are reused.
         states = self.decoder_rnn(self.target_embedding(prefix), initial_state=h0)
-        logits = self._attend(states, memory, keys, mask)[:, -1]
+        logits = self._attend(states, memory, keys, mask, source)[:, -1]
         return ops.log_softmax(logits, axis=-1)
 
     def search(
@@ -450,21 +471,15 @@ class Seq2Seq(TextModel):
         """Search over source ids ``x`` (n, s); beam width 1 is greedy search."""
         x = np.asarray(x, np.int32)
         k = int(beam_width)
-        memory, keys, mask, h0 = self._encode_for_search(x, k)
+        *encoded, h0 = self._encode_for_search(x, k)
         if incremental:
-            fn = self._compiled("step", self._incremental_step)
-
-            def step(tokens, state):
-                logp, h = fn(tokens, state[0], memory, keys, mask)
-                return ops.convert_to_numpy(logp), [h]
-
-            state = [h0]
+            step, state = self._incremental_search_step(encoded), [h0]
         else:
             fn = self._compiled("prefix", self._prefix_step)
 
             def step(tokens, state):
                 prefix = np.concatenate([state[0], tokens[:, None]], axis=1)
-                return ops.convert_to_numpy(fn(prefix, h0, memory, keys, mask)), [prefix]
+                return ops.convert_to_numpy(fn(prefix, h0, *encoded)), [prefix]
 
             state = [np.zeros((len(x) * k, 0), np.int32)]
 
@@ -480,16 +495,26 @@ class Seq2Seq(TextModel):
     def greedy(self, x, max_length: int = 30, forbid=None, lengths=None) -> decoding.SearchResult:
         """Greedy decoding of source ids ``x`` (incremental)."""
         x = np.asarray(x, np.int32)
-        memory, keys, mask, h0 = self._encode_for_search(x, 1)
+        *encoded, h0 = self._encode_for_search(x, 1)
+        return decoding.greedy_search(
+            self._incremental_search_step(encoded),
+            [h0],
+            len(x),
+            max_length,
+            forbid=forbid,
+            lengths=lengths,
+        )
+
+    def _incremental_search_step(self, encoded):
+        """``step(tokens, [h]) -> (log_probs, [h])`` of the compiled incremental decoder over
+        ``encoded`` = (memory, keys, mask, source ids) of :meth:`_encode_for_search`."""
         fn = self._compiled("step", self._incremental_step)
 
         def step(tokens, state):
-            logp, h = fn(tokens, state[0], memory, keys, mask)
+            logp, h = fn(tokens, state[0], *encoded)
             return ops.convert_to_numpy(logp), [h]
 
-        return decoding.greedy_search(
-            step, [h0], len(x), max_length, forbid=forbid, lengths=lengths
-        )
+        return step
 
     def generate(
         self,
@@ -526,7 +551,27 @@ class Seq2Seq(TextModel):
             "hidden_dim": self.hidden_dim,
             "dropout": self.dropout,
             "couplet": self.couplet,
+            "copy": self.copy,
         }
+
+
+def _scatter_to_vocabulary(weights, source, vocab_size: int):
+    """(b, t, vocab) float32: attention ``weights`` (b, t, s) summed per source token id.
+
+    Row ``[i, j]`` puts ``weights[i, j, k]`` on token ``source[i, k]`` (repeated tokens add
+    up), so it sums to 1 over the vocabulary when the weights sum to 1 over the source.
+
+    >>> w = np.array([[[0.5, 0.25, 0.25]]], "float32")
+    >>> _scatter_to_vocabulary(w, np.array([[4, 5, 4]]), 6).numpy().round(2).tolist()
+    [[[0.0, 0.0, 0.0, 0.0, 0.75, 0.25]]]
+    """
+    b, t, s = ops.shape(weights)
+    batch = ops.broadcast_to(ops.arange(b)[:, None, None], (b, t, s))
+    position = ops.broadcast_to(ops.arange(t)[None, :, None], (b, t, s))
+    token = ops.broadcast_to(ops.cast(source, "int32")[:, None, :], (b, t, s))
+    indices = ops.reshape(ops.stack([batch, position, token], axis=-1), (-1, 3))
+    values = ops.reshape(ops.cast(weights, "float32"), (-1,))
+    return ops.scatter(indices, values, (b, t, vocab_size))
 
 
 def _position_ban(x, vocab_size, punctuation=None):

@@ -1,5 +1,7 @@
 """The text models: decoding constraints, beam search, saving, distribution, precision."""
 
+import functools
+
 import keras
 import numpy as np
 import pytest
@@ -31,8 +33,9 @@ def _data(name, couplets, couplet_vocab, sentences, word_vocab):
     first, second = couplets
     if name == "tagger":
         return _tagger, couplet_vocab, pipeline.couplet_arrays(couplet_vocab, first, second)
-    if name == "seq2seq":
-        return _seq2seq, couplet_vocab, pipeline.seq2seq_arrays(couplet_vocab, first, second)
+    if name.startswith("seq2seq"):
+        make = functools.partial(_seq2seq, copy=name == "seq2seq_copy")
+        return make, couplet_vocab, pipeline.seq2seq_arrays(couplet_vocab, first, second)
     if name == "cvae":
         return _cvae, couplet_vocab, pipeline.couplet_arrays(couplet_vocab, first, second)
     return _vae, word_vocab, (pipeline.sentence_arrays(word_vocab, sentences, max_length=20),)
@@ -41,7 +44,7 @@ def _data(name, couplets, couplet_vocab, sentences, word_vocab):
 def _generate(model, name, first):
     if name == "tagger":
         return model.generate(first[:3])
-    if name == "seq2seq":
+    if name.startswith("seq2seq"):
         return model.generate(first[:3], beam_width=2, couplet=True)
     if name == "cvae":
         return model.generate(first[0], num_samples=3, seed=1)
@@ -52,7 +55,7 @@ NAMES = ["tagger", "seq2seq", "cvae", "vae"]
 
 
 def _model_inputs(name, arrays):
-    if name == "seq2seq":
+    if name.startswith("seq2seq"):
         return (arrays[0][:4], zoo.Seq2Seq.decoder_inputs(arrays[1][:4]))
     if name == "cvae":
         return (arrays[0][:4], arrays[1][:4])
@@ -84,10 +87,10 @@ def test_tagger_never_repeats_the_first_lines_character_in_place(couplet_vocab):
     assert model.generate(["春。雨"])[0] == "。。。"
 
 
-@pytest.fixture(scope="module")
-def trained_seq2seq(couplets, couplet_vocab):
+@pytest.fixture(scope="module", params=[False, True], ids=["attention", "copy"])
+def trained_seq2seq(request, couplets, couplet_vocab):
     keras.utils.set_random_seed(0)
-    model = _seq2seq(couplet_vocab)
+    model = _seq2seq(couplet_vocab, copy=request.param)
     # Untrained weights, with the end token made unlikely enough that hypotheses of many
     # lengths compete (training would cost more test time than it adds).
     bias = model.head.bias.numpy()
@@ -129,6 +132,33 @@ def test_incremental_beam_search_equals_full_prefix_recomputation(trained_seq2se
         assert not ((best == x) & (x != 0)).any()
 
 
+def test_copy_mixes_the_vocabulary_with_attention_on_the_source(couplets, couplet_vocab):
+    keras.utils.set_random_seed(0)
+    model = _seq2seq(couplet_vocab, copy=True)
+    x, y = pipeline.seq2seq_arrays(couplet_vocab, *couplets)
+    x, d = x[:4], zoo.Seq2Seq.decoder_inputs(y[:4])
+    p = np.exp(model((x, d)).numpy().astype("float64"))
+    np.testing.assert_allclose(p.sum(-1), 1.0, atol=1e-5)  # a distribution at every step
+    gate = model.copy_gate
+    for bias, copied in ((-60.0, True), (60.0, False)):
+        gate.kernel.assign(np.zeros(gate.kernel.shape, "float32"))
+        gate.bias.assign(np.full(gate.bias.shape, bias, "float32"))
+        p = np.exp(model((x, d)).numpy().astype("float64"))
+        on_source = np.zeros(p.shape, bool)
+        for i, row in enumerate(x):
+            on_source[i, :, row[row != 0]] = True
+        if copied:  # p_gen = 0: all of the mass on the source's tokens (attention summed)
+            np.testing.assert_allclose((p * on_source).sum(-1), 1.0, atol=1e-5)
+        else:  # p_gen = 1: the plain softmax head, which puts mass everywhere
+            assert (p * ~on_source).sum(-1).min() > 0.5
+    # The copy path is differentiable: the gate and the attention keys get gradients.
+    gate.bias.assign(np.zeros(gate.bias.shape, "float32"))
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(model.compute_terms(x, y[:4], training=True)["loss"])
+    grads = tape.gradient(loss, [gate.kernel, model.attention_keys.kernel])
+    assert all(float(tf.reduce_max(tf.abs(g))) > 0 for g in grads)
+
+
 def test_beam_search_beats_greedy_on_a_garden_path():
     # From <s>: token 4 (p=0.6) leads only to low-probability ends; token 5 (p=0.4) to a sure end.
     def step(tokens, state):
@@ -149,7 +179,7 @@ def test_beam_search_beats_greedy_on_a_garden_path():
     assert beam.log_probs[0, 0] == pytest.approx(np.log(0.4))
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", [*NAMES, "seq2seq_copy"])
 def test_keras_round_trip_restores_vocabulary_outputs_optimizer_and_training(
     name, couplets, couplet_vocab, sentences, word_vocab, tmp_path
 ):
@@ -177,7 +207,7 @@ def test_keras_round_trip_restores_vocabulary_outputs_optimizer_and_training(
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["tagger", "seq2seq"])
+@pytest.mark.parametrize("name", ["tagger", "seq2seq", "seq2seq_copy"])
 def test_mirrored_training_matches_one_device(
     name, mirrored, couplets, couplet_vocab, sentences, word_vocab
 ):
