@@ -320,9 +320,8 @@ def main(argv=None):
             )
             seconds = time.perf_counter() - t0 - trajectory.seconds
             best = trajectory.ema_images if trajectory.ema_images is not None else trajectory.images
-            save_image_grid(
-                common.BENCH_DIR / "results" / f"gan_mnist_{variant}.png", best[:64], ncols=8
-            )
+            grid_dir = common.BENCH_DIR / "results" if not args.no_record else Path("/tmp")
+            save_image_grid(grid_dir / f"gan_mnist_{variant}.png", best[:64], ncols=8)
             last = {k: float(v[-1]) for k, v in history.history.items()}
             g_updates = len(x_train) // (args.batch_size * mult) * epochs
             rows.append((variant, seconds, epochs, g_updates, trajectory.rows, last))
