@@ -3,6 +3,7 @@
 import json
 
 import keras
+import numpy as np
 
 from keras_gen import zoo
 from keras_gen.cli import main
@@ -46,4 +47,24 @@ def test_generate_from_a_text_vae_and_clear_errors(tmp_path, capsys):
     assert main(["train", "couplet-tagger", "--data", str(bad), "--out", str(tmp_path / "r")]) == 2
     assert "is not UTF-8" in capsys.readouterr().err
     assert main(["train", "no-such-model"]) == 2
+    keras.backend.clear_session()
+
+
+def test_train_title_seq2seq_copies_with_its_own_learning_rate(tmp_path, capsys):
+    data = tmp_path / "titles.tsv"
+    pairs = [("春风暖", "今天春风很暖和大家出门"), ("山高水长", "这里山高水长风景很好")] * 8
+    data.write_text("".join(f"{t}\t{b}\n" for t, b in pairs), encoding="utf-8")
+    base = ["train", "title-seq2seq", "--data", str(data), "--epochs", "1", "--batch-size", "8"]
+    assert main([*base, "--out", str(tmp_path / "a")]) == 0
+    model = keras.saving.load_model(tmp_path / "a" / "model.keras")
+    assert model.copy  # the pointer-generator, for the few-thousand-pair title data
+    assert model.optimizer.learning_rate.numpy() == np.float32(5e-3)
+    assert model.optimizer.global_clipnorm == 1.0
+    assert main([*base, "--out", str(tmp_path / "b"), "--lr", "1e-3"]) == 0
+    model = keras.saving.load_model(tmp_path / "b" / "model.keras")
+    assert model.optimizer.learning_rate.numpy() == np.float32(1e-3)  # --lr wins
+    capsys.readouterr()
+    path = str(tmp_path / "a" / "model.keras")
+    assert main(["generate", path, "--text", "今天春风很暖和", "--json"]) == 0
+    assert list(json.loads(capsys.readouterr().out)) == ["今天春风很暖和"]
     keras.backend.clear_session()
