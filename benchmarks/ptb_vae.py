@@ -34,6 +34,9 @@ def main(argv=None):
     parser.add_argument("--latent-dim", type=int, default=32)
     parser.add_argument("--word-dropout", type=float, default=0.25)
     parser.add_argument("--free-bits", type=float, default=0.0)
+    parser.add_argument(
+        "--dropout", type=float, default=0.0, help="embedding/output dropout (texar: 0.5)"
+    )
     parser.add_argument("--anneal-steps", type=int, default=400)
     parser.add_argument("--num-samples", type=int, default=20)
     parser.add_argument("--lr", type=float, default=2e-3)
@@ -60,6 +63,7 @@ def main(argv=None):
         cell="lstm",
         word_dropout=args.word_dropout,
         free_bits=args.free_bits,
+        dropout=args.dropout,
         seed=0,
     )
     model.compile(optimizer=keras.optimizers.Adam(args.lr, global_clipnorm=5.0))
@@ -99,7 +103,7 @@ def main(argv=None):
         f"- Command: `{common.command_line()}`",
         *common.machine_lines(),
         f"- Load average before/after: {load_before} / {common.load_average()} (2 cores, shared)",
-        f"- TextVAE: LSTM {args.hidden_dim}, embedding 256, latent {args.latent_dim}, word "
+        f"- TextVAE: LSTM {args.hidden_dim}, embedding 256, latent {args.latent_dim}, dropout {args.dropout}, word "
         f"dropout {args.word_dropout}, free bits {args.free_bits}, KL weight 0 -> 1 (sigmoid) "
         f"over {args.anneal_steps} steps, Adam {args.lr:g} (global clipnorm 5), batch "
         f"{args.batch_size} sentences of similar lengths; vocabulary {vocab.size} (with the 4 "

@@ -647,7 +647,9 @@ class TextVAE(_BetaMixin, TextModel):
 
     The decoder sees z in its initial state and at every input; word dropout
     replaces decoder inputs by the unknown token with probability
-    ``word_dropout``; ``free_bits`` floors the KL of each latent dimension (nats) in
+    ``word_dropout``; ``dropout`` drops units of the decoder's input embeddings and of
+    its RNN outputs before the softmax (texar's PTB setting uses 0.5: an unregularised
+    LSTM overfits Penn Treebank within a few epochs); ``free_bits`` floors the KL of each latent dimension (nats) in
     the objective (Kingma et al. 2016); anneal ``beta`` with
     :class:`keras_gen.callbacks.KLAnnealing`. Reports ``loss``,
     ``reconstruction`` and ``kl`` (the true KL) in nats per sentence.
@@ -680,6 +682,7 @@ class TextVAE(_BetaMixin, TextModel):
         beta=1.0,
         seed: int | None = None,
         level: str = "word",
+        dropout: float = 0.0,
         **kwargs,
     ):
         super().__init__(
@@ -695,6 +698,7 @@ class TextVAE(_BetaMixin, TextModel):
         if self.free_bits < 0:
             raise ValueError(f"free_bits must be >= 0; got {free_bits!r}")
         self.word_dropout_rate = float(word_dropout)
+        self.dropout = float(dropout)
         self._init_beta(beta)
         self.seed = seed
         rnn = keras.layers.LSTM if cell == "lstm" else keras.layers.GRU
@@ -718,6 +722,11 @@ class TextVAE(_BetaMixin, TextModel):
         self.word_dropout = WordDropout(self.word_dropout_rate, seed=seed, name="word_dropout")
         self.sampling = GaussianSampling(seed=None if seed is None else seed + 1, name="sampling")
         self.sampling.built = True  # no weights
+        dropout_seed = None if seed is None else seed + 2
+        self.embedding_dropout = SeededDropout(self.dropout, dropout_seed, name="emb_dropout")
+        self.output_dropout = SeededDropout(
+            self.dropout, None if seed is None else seed + 3, name="out_dropout"
+        )
         ones = np.ones((1, 2), "int32")
         self._decode_logits(ones, ops.zeros((1, self.latent_dim)))  # build every layer now
         self.encode_distribution(ones)
@@ -737,7 +746,7 @@ class TextVAE(_BetaMixin, TextModel):
         return [s]
 
     def _decode_logits(self, decoder_inputs, z, training=False):
-        emb = self.decoder_embedding(decoder_inputs)
+        emb = self.embedding_dropout(self.decoder_embedding(decoder_inputs), training=training)
         z = ops.cast(z, emb.dtype)
         steps = ops.shape(emb)[1]
         z_seq = ops.broadcast_to(z[:, None, :], (ops.shape(z)[0], steps, self.latent_dim))
@@ -746,7 +755,7 @@ class TextVAE(_BetaMixin, TextModel):
             initial_state=self._initial_state(z),
             training=training,
         )
-        return ops.cast(self.head(states), "float32")
+        return ops.cast(self.head(self.output_dropout(states, training=training)), "float32")
 
     @staticmethod
     def _shift(x):
@@ -863,6 +872,7 @@ class TextVAE(_BetaMixin, TextModel):
             "hidden_dim": self.hidden_dim,
             "cell": self.cell,
             "word_dropout": self.word_dropout_rate,
+            "dropout": self.dropout,
             "free_bits": self.free_bits,
             "beta": self._beta_config(),
             "seed": self.seed,

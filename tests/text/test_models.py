@@ -288,6 +288,30 @@ def test_text_vae_anneals_floors_the_kl_and_scores_sentences(sentences, word_voc
         vae.generate(0)
 
 
+def test_text_vae_dropout_acts_in_training_only_and_resumes_exactly(
+    sentences, word_vocab, tmp_path
+):
+    x = pipeline.sentence_arrays(word_vocab, sentences, max_length=20)
+    plain, dropped = _vae(word_vocab, seed=0), _vae(word_vocab, seed=0, dropout=0.5)
+    dropped.set_weights(plain.get_weights())
+    z = np.zeros((4, 4), "float32")
+    inputs = dropped._shift(x[:4])
+    np.testing.assert_allclose(  # inference: dropout is off
+        dropped._decode_logits(inputs, z), plain._decode_logits(inputs, z), atol=1e-6
+    )
+    a, b = (dropped._decode_logits(inputs, z, training=True).numpy() for _ in range(2))
+    assert not np.allclose(a, b)  # a new mask every call
+    dropped.compile(optimizer=keras.optimizers.Adam(1e-3))
+    dropped.fit(x, batch_size=16, epochs=1, verbose=0, shuffle=False)
+    dropped.save(tmp_path / "vae.keras")
+    loaded = keras.saving.load_model(tmp_path / "vae.keras")
+    assert loaded.dropout == 0.5
+    for model in (dropped, loaded):  # the masks' generator state is saved: same next steps
+        model.fit(x, batch_size=16, epochs=1, verbose=0, shuffle=False)
+    for w1, w2 in zip(dropped.get_weights(), loaded.get_weights()):
+        np.testing.assert_allclose(w1, w2, atol=1e-5)
+
+
 def test_cvae_gives_different_second_lines_for_one_first_line(couplets, couplet_vocab):
     model = _cvae(couplet_vocab, seed=0)
     samples = model.generate(couplets[0][0], num_samples=8, seed=0, temperature=1.0)
