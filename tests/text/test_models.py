@@ -255,7 +255,7 @@ def test_mirrored_vae_terms_agree_with_one_device(
     assert history.history["loss"][1] < history.history["loss"][0]
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", [*NAMES, "seq2seq_copy"])
 def test_trains_under_mixed_bfloat16(name, couplets, couplet_vocab, sentences, word_vocab):
     keras.config.set_dtype_policy("mixed_bfloat16")
     make, vocab, arrays = _data(name, couplets, couplet_vocab, sentences, word_vocab)
