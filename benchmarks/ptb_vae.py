@@ -40,6 +40,12 @@ def main(argv=None):
     parser.add_argument("--anneal-steps", type=int, default=400)
     parser.add_argument("--num-samples", type=int, default=20)
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument(
+        "--decay-start",
+        type=float,
+        default=0.5,
+        help="fraction of the budget after which the learning rate cosine-decays to 5%% (1: never)",
+    )
     parser.add_argument("--limit-test", type=int, default=None)
     parser.add_argument("--save", default="/tmp/keras-gen-ptb/text_vae.keras")
     parser.add_argument("--no-results", action="store_true")
@@ -68,14 +74,21 @@ def main(argv=None):
     )
     model.compile(optimizer=keras.optimizers.Adam(args.lr, global_clipnorm=5.0))
     budget = text_common.TimeBudget(args.minutes * 60)
+    best = text_common.BestWeights("val_loss")
     history = model.fit(
         pipeline.length_bucketed_dataset(x, batch_size=args.batch_size, seed=0),
         epochs=1000,
         validation_data=pipeline.length_bucketed_dataset(vx, batch_size=100, seed=1),
-        callbacks=[budget, KLAnnealing(args.anneal_steps, shape="sigmoid")],
+        callbacks=[
+            budget,
+            text_common.TimeCosineDecay(budget, start=args.decay_start),
+            KLAnnealing(args.anneal_steps, shape="sigmoid"),
+            best,
+        ],
         verbose=2,
     )
     train_s = budget.elapsed
+    best.restore(model)  # the epoch with the lowest validation loss (an ELBO bound)
     Path(args.save).parent.mkdir(parents=True, exist_ok=True)
     model.save(args.save)
 
@@ -105,10 +118,11 @@ def main(argv=None):
         f"- Load average before/after: {load_before} / {common.load_average()} (2 cores, shared)",
         f"- TextVAE: LSTM {args.hidden_dim}, embedding 256, latent {args.latent_dim}, dropout {args.dropout}, word "
         f"dropout {args.word_dropout}, free bits {args.free_bits}, KL weight 0 -> 1 (sigmoid) "
-        f"over {args.anneal_steps} steps, Adam {args.lr:g} (global clipnorm 5), batch "
+        f"over {args.anneal_steps} steps, Adam {args.lr:g} (global clipnorm 5; cosine decay to 5% "
+        f"after {args.decay_start:.0%} of the budget), batch "
         f"{args.batch_size} sentences of similar lengths; vocabulary {vocab.size} (with the 4 "
         f"special ids). Training: {budget.steps} steps ({len(history.epoch)} epoch(s)) in "
-        f"{train_s:.0f} s; evaluation {eval_s:.0f} s; total wall time "
+        f"{train_s:.0f} s, weights of epoch {best.best_epoch + 1} (lowest validation loss); evaluation {eval_s:.0f} s; total wall time "
         f"{time.perf_counter() - started:.0f} s.",
         f"- Test: {len(tx)} sentences, {tokens} tokens (end tokens included).",
         "",

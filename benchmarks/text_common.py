@@ -30,6 +30,29 @@ class TimeBudget(keras.callbacks.Callback):
         return time.perf_counter() - self.start
 
 
+class TimeCosineDecay(keras.callbacks.Callback):
+    """Hold the learning rate, then cosine-decay it to ``final`` x over the rest of a time budget.
+
+    A wall-time budget has no known step count, so the schedule runs on elapsed
+    time: the rate is the optimizer's initial one until ``start`` of ``budget`` has
+    passed, then follows a half cosine down to ``final`` times it at the budget's end.
+    """
+
+    def __init__(self, budget: TimeBudget, start: float = 0.5, final: float = 0.05):
+        super().__init__()
+        self.budget, self.start, self.final = budget, float(start), float(final)
+        self.base = None
+
+    def on_train_begin(self, logs=None):
+        self.base = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        t = self.budget.elapsed / self.budget.seconds
+        u = min(max((t - self.start) / max(1.0 - self.start, 1e-9), 0.0), 1.0)
+        scale = self.final + (1.0 - self.final) * 0.5 * (1.0 + np.cos(np.pi * u))
+        self.model.optimizer.learning_rate = self.base * scale
+
+
 def fit_for(model, data, seconds, epochs=1000, callbacks=(), **kwargs):
     """``model.fit(data)`` until ``seconds`` have passed; returns (history, steps, seconds, epochs)."""
     budget = TimeBudget(seconds)
