@@ -1,8 +1,11 @@
-"""Couplets: CoupletTagger against Seq2Seq on the same split and the same training budget.
+"""Couplets: CoupletTagger, Seq2Seq and CoupletCVAE on the same split and training budget.
 
 Trains on the zijianzhao files except ``test.txt``, evaluates on ``wb14123_test``
 (3,834 pairs): character BLEU (sacrebleu), per-position accuracy, the rate of
-same-position repeats, and 20 sample couplets. Appends a section to RESULTS.md.
+same-position repeats, and 20 sample couplets. For CoupletCVAE, which samples
+several second lines per first line, also how different those samples are:
+distinct lines among them and distinct-2 within each line's set. Appends a
+section to RESULTS.md.
 
     python benchmarks/couplets.py --minutes 5
 """
@@ -22,6 +25,14 @@ from keras_gen import metrics, zoo
 from keras_gen.text import TextVocabulary, load_couplets, pipeline
 from keras_gen.text.loaders import ZIJIANZHAO_TRAIN
 
+MODELS = {
+    "CoupletTagger": lambda vocab, width: zoo.CoupletTagger(vocab, filters=width),
+    "Seq2Seq": lambda vocab, width: zoo.Seq2Seq(vocab, embedding_dim=128, hidden_dim=width),
+    "CoupletCVAE": lambda vocab, width: zoo.CoupletCVAE(
+        vocab, embedding_dim=128, filters=width, free_bits=0.125, seed=0
+    ),
+}
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -31,6 +42,8 @@ def main(argv=None):
     parser.add_argument("--beam-width", type=int, default=4)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--width", type=int, default=128, help="tagger filters / GRU units")
+    parser.add_argument("--cvae-samples", type=int, default=5, help="CoupletCVAE samples per line")
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--limit-test", type=int, default=None)
     parser.add_argument("--save-dir", default="/tmp/keras-gen-couplets")
     parser.add_argument("--no-results", action="store_true")
@@ -51,13 +64,9 @@ def main(argv=None):
     save_dir.mkdir(parents=True, exist_ok=True)
     budget = args.minutes * 60
 
-    rows, outputs = [], {}
-    models = {
-        "CoupletTagger": lambda: zoo.CoupletTagger(vocab, filters=args.width),
-        "Seq2Seq": lambda: zoo.Seq2Seq(vocab, embedding_dim=128, hidden_dim=args.width),
-    }
-    for name, make in models.items():
-        model = make()
+    rows, outputs, diversity = [], {}, []
+    for name in args.models:
+        model = MODELS[name](vocab, args.width)
         model.compile(optimizer=keras.optimizers.Adam(args.lr))
         if name == "Seq2Seq":
             # The same pairs; targets end with the end token.
@@ -72,6 +81,22 @@ def main(argv=None):
         if name == "Seq2Seq":
             hyps = model.generate(test_first, beam_width=args.beam_width, couplet=True)
             free = model.generate(test_first, beam_width=args.beam_width)
+        elif name == "CoupletCVAE":
+            k = args.cvae_samples
+            samples = [model.generate(t, num_samples=k, seed=i) for i, t in enumerate(test_first)]
+            hyps = [s[0] for s in samples]
+            free = [
+                model.generate(t, num_samples=1, seed=i, no_repeat=False)[0]
+                for i, t in enumerate(test_first)
+            ]
+            every = [line for s in samples for line in s]
+            firsts_k = [t for t in test_first for _ in range(k)]
+            diversity.append(
+                f"| CoupletCVAE | {k} | {np.mean([len(set(s)) for s in samples]):.2f} | "
+                f"{100 * np.mean([metrics.distinct_n(s, 2) for s in samples]):.1f} | "
+                f"{100 * metrics.same_position_repeat_rate(firsts_k, every):.2f} | "
+                f"{100 * metrics.length_match_rate(firsts_k, every):.1f} |"
+            )
         else:
             hyps = model.generate(test_first)
             free = model.generate(test_first, no_repeat=False)
@@ -97,7 +122,9 @@ def main(argv=None):
         "(count >= 3). Test: wb14123_test, "
         f"{len(test_first)} pairs. Budget: {args.minutes:g} min of training per model, batch "
         f"{args.batch_size}, Adam {args.lr:g}; CoupletTagger: embedding 128, 6 gated residual "
-        f"conv blocks of {args.width} filters; Seq2Seq: embedding 128, GRU {args.width}. "
+        f"conv blocks of {args.width} filters; Seq2Seq: embedding 128, GRU {args.width}; "
+        f"CoupletCVAE: embedding 128, 4 gated residual blocks of {args.width} filters per "
+        "network, latent 32, free bits 0.125; its row scores the first of its samples. "
         f"Seq2Seq decodes with beam width {args.beam_width}, the output length forced to the "
         "first line's and its characters (not punctuation) banned in place. Same-position "
         "repeats count the first line's non-punctuation characters.",
@@ -108,19 +135,33 @@ def main(argv=None):
         "|---|---|---|---|---|---|---|---|",
         *rows,
         "",
+    ]
+    if diversity:
+        lines += [
+            "Several second lines per first line (z from the conditional prior, greedy per "
+            "position):",
+            "",
+            "| model | samples per line | distinct lines per first line | distinct-2 within "
+            "a line's samples % | same-pos. repeats % | same length % |",
+            "|---|---|---|---|---|---|",
+            *diversity,
+            "",
+        ]
+    lines += [
         "20 sample couplets (wb14123_test, first 20 lines):",
         "",
-        "| first line | reference | CoupletTagger | Seq2Seq |",
-        "|---|---|---|---|",
+        "| first line | reference | " + " | ".join(outputs) + " |",
+        "|---|---|" + "---|" * len(outputs),
         *[
-            f"| {test_first[i]} | {test_second[i]} | {outputs['CoupletTagger'][i]} | "
-            f"{outputs['Seq2Seq'][i]} |"
+            f"| {test_first[i]} | {test_second[i]} | "
+            + " | ".join(out[i] for out in outputs.values())
+            + " |"
             for i in range(min(20, len(test_first)))
         ],
     ]
     print("\n".join(lines))
     if not args.no_results:
-        common.append_results("Couplets: CoupletTagger vs Seq2Seq (wb14123_test)", lines)
+        common.append_results(f"Couplets: {' vs '.join(args.models)} (wb14123_test)", lines)
 
 
 if __name__ == "__main__":
