@@ -16,15 +16,25 @@ Two parts, both recorded in RESULTS.md:
   (``keras_gen.optimizers.EMA``, ``--ema``) and are measured with and without it; the
   keras-io reference has no EMA.
 
+Long runs can be spread over several processes (sessions, preemptible machines):
+``--checkpoint-dir DIR --minutes M`` stops after M minutes at an epoch end, with every
+model's weights and both optimizers' state in ``keras.callbacks.BackupAndRestore``
+backups and the FCD trajectory and train time in ``DIR/<variant>/progress.json``; the
+same command again resumes where it stopped (finished variants and the speed part are
+read back, not rerun) and records the results once every variant is done.
+
 Usage (from the repository root):
 
     python benchmarks/gan_mnist.py                          # the recorded run
     python benchmarks/gan_mnist.py --epochs 1 --train-images 2000 --no-record   # smoke test
+    python benchmarks/gan_mnist.py --epochs 60 --checkpoint-dir runs/gan --minutes 150  # resumable
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 import statistics
 import time
 from pathlib import Path
@@ -67,6 +77,18 @@ def parse_args(argv=None):
     p.add_argument("--skip-speed", action="store_true")
     p.add_argument("--skip-quality", action="store_true")
     p.add_argument("--no-record", action="store_true")
+    p.add_argument(
+        "--checkpoint-dir",
+        type=Path,
+        default=None,
+        help="back up every epoch here and resume from it (the same command again continues)",
+    )
+    p.add_argument(
+        "--minutes",
+        type=float,
+        default=None,
+        help="with --checkpoint-dir: stop at the first epoch end after this many minutes",
+    )
     return p.parse_args(argv)
 
 
@@ -110,11 +132,16 @@ class ReferenceGAN(keras.Model):
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.seed_generator = keras.random.SeedGenerator(0)
+        self.built = True  # both networks are; BackupAndRestore refuses an unbuilt model
 
     def compile(self, d_optimizer, g_optimizer):
         super().compile()
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
+        # Built now, so that BackupAndRestore (which builds only ``model.optimizer``)
+        # restores their state too: the workaround a keras-io user needs for resuming.
+        d_optimizer.build(self.discriminator.trainable_variables)
+        g_optimizer.build(self.generator.trainable_variables)
 
     @property
     def metrics(self):
@@ -175,12 +202,26 @@ class FCDTrajectory(keras.callbacks.Callback):
     """FCD of ``samples`` images (seed 0) to the test set every ``every`` epochs (and at the
     end), of the generator and, when the model keeps one, of its EMA."""
 
-    def __init__(self, classifier, x_test, samples, every, epochs):
+    def __init__(self, classifier, x_test, samples, every, epochs, state_path=None):
         super().__init__()
         self.classifier, self.x_test = classifier, x_test
         self.samples, self.every, self.epochs = samples, every, epochs
         self.rows = []  # (epoch, fcd, fcd_ema or None)
-        self.seconds = 0.0  # spent evaluating
+        self.seconds = 0.0  # spent evaluating in this process
+        self.train_seconds = 0.0  # training time of earlier processes (resumed runs)
+        self.images = self.ema_images = None
+        self.state_path = state_path
+        if state_path is not None and state_path.exists():
+            state = json.loads(state_path.read_text())
+            self.rows = [tuple(r) for r in state["rows"]]
+            self.train_seconds = state["train_seconds"]
+
+    def on_train_begin(self, logs=None):
+        self.started = time.perf_counter()
+
+    def elapsed_train_seconds(self):
+        """Training time so far, over every process of a resumed run, evaluations excluded."""
+        return self.train_seconds + time.perf_counter() - self.started - self.seconds
 
     def measure(self, ema):
         images = self.model.generate(self.samples, seed=0, **({"ema": True} if ema else {}))
@@ -197,6 +238,25 @@ class FCDTrajectory(keras.callbacks.Callback):
         self.rows.append((epoch + 1, fcd, fcd_ema))
         self.seconds += time.perf_counter() - t0
         print(f"  epoch {epoch + 1}: FCD {fcd:.2f}" + (f", EMA {fcd_ema:.2f}" if fcd_ema else ""))
+
+    def save_state(self):
+        """Write the trajectory and train time (call after BackupAndRestore's epoch backup)."""
+        if self.state_path is not None:
+            state = {"rows": self.rows, "train_seconds": self.elapsed_train_seconds()}
+            self.state_path.write_text(json.dumps(state))
+
+
+class Checkpointing(keras.callbacks.Callback):
+    """After the epoch's backup: save the trajectory's state; stop once past ``deadline``."""
+
+    def __init__(self, trajectory, deadline):
+        super().__init__()
+        self.trajectory, self.deadline = trajectory, deadline
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.trajectory.save_state()
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            self.model.stop_training = True
 
 
 def describe(filters):
@@ -220,9 +280,37 @@ def count_params(model):
     return sum(int(np.prod(v.shape)) for v in model.trainable_weights)
 
 
-def measure_speed(args, x):
-    """Steady-state examples/s of the non-saturating step: keras-gen vs the reference."""
+def record_invocation(directory: Path) -> list[str]:
+    """Log this process in ``directory/invocations.json``; a line listing them all."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "invocations.json"
+    runs = json.loads(path.read_text()) if path.exists() else []
+    runs.append({"date": common.utc_date(), "cpu": common.cpu_model()})
+    path.write_text(json.dumps(runs))
+    if len(runs) == 1:
+        return []
+    listed = "; ".join(f"{r['date']} ({r['cpu']})" for r in runs)
+    return [
+        f"- Ran in {len(runs)} processes, each resuming from the last one's "
+        f"BackupAndRestore backups (both optimizers, EMA included): {listed}"
+    ]
 
+
+def measure_speed(args, x, directory=None):
+    """Steady-state examples/s of the non-saturating step: keras-gen vs the reference.
+
+    With ``directory``, a measurement made by an earlier process of the run is reused.
+    """
+    saved = None if directory is None else directory / "speed.json"
+    if saved is not None and saved.exists():
+        return json.loads(saved.read_text())
+    result = _measure_speed(args, x)
+    if saved is not None:
+        saved.write_text(json.dumps(result))
+    return result
+
+
+def _measure_speed(args, x):
     class StepClock(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
             self.ends = []
@@ -262,8 +350,56 @@ def measure_speed(args, x):
     }
 
 
+def train_variant(variant, args, x_train, x_test, classifier, deadline):
+    """Train one model and measure it: (variant, seconds, epochs, G updates, FCDs, last logs).
+
+    With ``--checkpoint-dir``, resumes from and backs up to ``DIR/<variant>``, and returns
+    None when ``deadline`` stopped it before its last epoch.
+    """
+    model, mult = build(variant, args)
+    epochs = args.epochs * (mult if args.budget == "generator-updates" else 1)
+    every = args.eval_every * (mult if args.budget == "generator-updates" else 1)
+    g_updates = len(x_train) // (args.batch_size * mult) * epochs
+    work = None if args.checkpoint_dir is None else args.checkpoint_dir / variant
+    if work is not None and (work / "result.json").exists():
+        print(f"{variant}: done in an earlier run", flush=True)
+        return tuple(json.loads((work / "result.json").read_text()))
+    state = None
+    callbacks = []
+    if work is not None:
+        work.mkdir(parents=True, exist_ok=True)
+        state = work / "progress.json"
+        callbacks.append(
+            keras.callbacks.BackupAndRestore(str(work / "backup"), delete_checkpoint=False)
+        )
+    trajectory = FCDTrajectory(classifier, x_test, args.samples, every, epochs, state)
+    callbacks = [trajectory, *callbacks, Checkpointing(trajectory, deadline)]
+    history = model.fit(
+        dataset(x_train, args.batch_size * mult), epochs=epochs, verbose=2, callbacks=callbacks
+    )
+    if not trajectory.rows or trajectory.rows[-1][0] != epochs:
+        return None  # stopped by the deadline; the backup resumes it
+    seconds = trajectory.elapsed_train_seconds()
+    if trajectory.images is None:  # finished in an earlier process
+        trajectory.images = trajectory.measure(ema=False)[0]
+        if has_ema(model):
+            trajectory.ema_images = trajectory.measure(ema=True)[0]
+    best = trajectory.ema_images if trajectory.ema_images is not None else trajectory.images
+    grid_dir = common.BENCH_DIR / "results" if not args.no_record else Path("/tmp")
+    save_image_grid(grid_dir / f"gan_mnist_{variant}.png", best[:64], ncols=8)
+    last = {k: float(v[-1]) for k, v in history.history.items()}
+    row = (variant, seconds, epochs, g_updates, trajectory.rows, last)
+    print(variant, f"{seconds:.0f}s", trajectory.rows[-1], last, flush=True)
+    if work is not None:
+        (work / "result.json").write_text(json.dumps(row))
+        shutil.rmtree(work / "backup", ignore_errors=True)
+    return row
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.minutes is not None and args.checkpoint_dir is None:
+        raise SystemExit("--minutes needs --checkpoint-dir (where the stopped run resumes from)")
     keras.config.set_dtype_policy(args.precision)
     path = args.data / "mnist" / "mnist.npz"
     with np.load(path) as d:
@@ -280,8 +416,10 @@ def main(argv=None):
         f"`train_step` (non-saturating loss); precision {args.precision}.",
         *common.machine_lines(),
     ]
+    if args.checkpoint_dir is not None:
+        lines += record_invocation(args.checkpoint_dir)
     if not args.skip_speed:
-        speed = measure_speed(args, x_train)
+        speed = measure_speed(args, x_train, args.checkpoint_dir)
         fmt = ", ".join
         lines += [
             "",
@@ -305,27 +443,16 @@ def main(argv=None):
     if not args.skip_quality:
         classifier = mnist_classifier()
         floor = frechet_classifier_distance(x_train[:10000], x_test, classifier)
+        deadline = None if args.minutes is None else time.perf_counter() + 60 * args.minutes
         rows = []
         for variant in args.variants:
-            model, mult = build(variant, args)
-            epochs = args.epochs * (mult if args.budget == "generator-updates" else 1)
-            every = args.eval_every * (mult if args.budget == "generator-updates" else 1)
-            trajectory = FCDTrajectory(classifier, x_test, args.samples, every, epochs)
-            t0 = time.perf_counter()
-            history = model.fit(
-                dataset(x_train, args.batch_size * mult),
-                epochs=epochs,
-                verbose=2,
-                callbacks=[trajectory],
-            )
-            seconds = time.perf_counter() - t0 - trajectory.seconds
-            best = trajectory.ema_images if trajectory.ema_images is not None else trajectory.images
-            grid_dir = common.BENCH_DIR / "results" if not args.no_record else Path("/tmp")
-            save_image_grid(grid_dir / f"gan_mnist_{variant}.png", best[:64], ncols=8)
-            last = {k: float(v[-1]) for k, v in history.history.items()}
-            g_updates = len(x_train) // (args.batch_size * mult) * epochs
-            rows.append((variant, seconds, epochs, g_updates, trajectory.rows, last))
-            print(variant, f"{seconds:.0f}s", trajectory.rows[-1], last, flush=True)
+            row = train_variant(variant, args, x_train, x_test, classifier, deadline)
+            if row is None:
+                raise SystemExit(
+                    f"stopped after --minutes {args.minutes:g} in {variant}; run the same "
+                    f"command again to resume from the backups in {args.checkpoint_dir}"
+                )
+            rows.append(row)
         ref = next((r[4][-1][1] for r in rows if r[0] == "reference"), None)
         lines += [
             "",
@@ -371,7 +498,8 @@ def main(argv=None):
     lines.insert(
         len(lines),
         f"\n- Load average before: {load_before}; after: {common.load_average()}; "
-        f"wall time {(time.perf_counter() - start_all) / 60:.1f} min",
+        f"wall time {(time.perf_counter() - start_all) / 60:.1f} min"
+        + (" (this process)" if args.checkpoint_dir is not None else ""),
     )
     if not args.no_record:
         common.append_results("DCGAN on MNIST: losses vs a keras-io style reference", lines)
