@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -53,6 +55,32 @@ class TimeCosineDecay(keras.callbacks.Callback):
         self.model.optimizer.learning_rate = self.base * scale
 
 
+class StopAfter(keras.callbacks.Callback):
+    """Stop at the first epoch end after ``seconds`` of this process (None: never)."""
+
+    def __init__(self, seconds: float | None):
+        super().__init__()
+        self.seconds = seconds
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.seconds is not None and time.perf_counter() - self.start > self.seconds:
+            self.model.stop_training = True
+
+
+class EpochSeconds(keras.callbacks.Callback):
+    """Add each epoch's wall time (validation included) to its logs as ``seconds``."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["seconds"] = time.perf_counter() - self.start
+
+
 def fit_for(model, data, seconds, epochs=1000, callbacks=(), **kwargs):
     """``model.fit(data)`` until ``seconds`` have passed; returns (history, steps, seconds, epochs)."""
     budget = TimeBudget(seconds)
@@ -72,21 +100,37 @@ def shuffled(rng: np.random.Generator, *arrays):
 
 
 class BestWeights(keras.callbacks.Callback):
-    """Keep the weights of the epoch with the lowest ``monitor`` (restore with ``restore``)."""
+    """Keep the weights of the epoch with the lowest ``monitor`` (restore with ``restore``).
 
-    def __init__(self, monitor: str = "val_loss"):
+    With ``directory``, they go to ``directory/best.weights.h5`` with the best value in
+    ``best.json``, so a run resumed by another process keeps comparing against them.
+    """
+
+    def __init__(self, monitor: str = "val_loss", directory=None):
         super().__init__()
         self.monitor = monitor
         self.best = np.inf
         self.best_epoch = -1
         self.weights = None
+        self.directory = None if directory is None else Path(directory)
+        if self.directory is not None and (self.directory / "best.json").exists():
+            state = json.loads((self.directory / "best.json").read_text())
+            self.best, self.best_epoch = state["best"], state["epoch"]
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
         if value is not None and value < self.best:
             self.best, self.best_epoch = float(value), epoch
-            self.weights = self.model.get_weights()
+            if self.directory is None:
+                self.weights = self.model.get_weights()
+            else:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                self.model.save_weights(self.directory / "best.weights.h5")
+                state = {"best": self.best, "epoch": epoch}
+                (self.directory / "best.json").write_text(json.dumps(state))
 
     def restore(self, model):
-        if self.weights is not None:
+        if self.directory is not None and (self.directory / "best.weights.h5").exists():
+            model.load_weights(self.directory / "best.weights.h5")
+        elif self.weights is not None:
             model.set_weights(self.weights)
