@@ -102,8 +102,8 @@ def main(argv=None):
     if args.epochs is None:  # a wall-time budget: the decay runs on elapsed time
         model.compile(optimizer=keras.optimizers.Adam(args.lr, global_clipnorm=5.0))
         budget = text_common.TimeBudget(args.minutes * 60)
-        decay = text_common.TimeCosineDecay(budget, start=args.decay_start)
-        callbacks = [budget, decay, *callbacks]
+        lr_decay = text_common.TimeCosineDecay(budget, start=args.decay_start)
+        callbacks = [budget, lr_decay, *callbacks]
         epochs = 1000
     else:  # a number of epochs: the decay runs on the optimizer's step, so it resumes
         total = args.epochs * math.ceil(len(x) / args.batch_size)
