@@ -70,6 +70,23 @@ class StopAfter(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class PlateauStop(keras.callbacks.Callback):
+    """Stop when ``best`` (a :class:`BestWeights` earlier in the callbacks) has not improved
+    for ``patience`` epochs (0: never); it reads the best epoch that ``best`` keeps on disk,
+    so a resumed run counts the epochs of the earlier processes too."""
+
+    def __init__(self, best: BestWeights, patience: int = 0):
+        super().__init__()
+        self.best, self.patience = best, patience
+
+    def plateaued(self, last_epoch: int) -> bool:
+        return self.patience > 0 and last_epoch - self.best.best_epoch >= self.patience
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.plateaued(epoch):
+            self.model.stop_training = True
+
+
 class EpochSeconds(keras.callbacks.Callback):
     """Add each epoch's wall time (validation included) to its logs as ``seconds``."""
 
