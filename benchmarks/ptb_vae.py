@@ -19,7 +19,7 @@ history in DIR; the same command again resumes, and the last process evaluates.
 ``--patience N`` ends that stage once the validation loss has not improved for N epochs;
 ``--finetune-epochs N`` then trains N more epochs from its best weights with the KL weight
 at 1, a lower free-bits floor (``--finetune-free-bits``, nats per latent dimension) and a
-fresh Adam (``--finetune-lr``, decaying to 5%), also resumable (in DIR/finetune). A high
+fresh Adam (``--finetune-lr``, decaying to 5%), also resumable (in DIR/finetune-<its settings>). A high
 floor early keeps the latent code in use while the decoder learns; lowering it afterwards
 lets the model drop the nats of KL that do not pay for themselves in reconstruction.
 """
@@ -226,10 +226,15 @@ def main(argv=None):
         steps = args.finetune_epochs * math.ceil(len(x) / args.batch_size)
         lr = _decaying(args.finetune_lr, 0.0, steps)
         model.compile(optimizer=keras.optimizers.Adam(lr, global_clipnorm=5.0))
-        tuned = text_common.BestWeights(
-            "val_loss", directory=None if work is None else work / "finetune"
-        )
-        stage2 = _Stage(None if work is None else work / "finetune", args.finetune_epochs, tuned)
+        # One directory per second-stage setting: several can start from one first stage.
+        tuned_dir = None
+        if work is not None:
+            setting = (
+                f"fb{args.finetune_free_bits:g}-lr{args.finetune_lr:g}-e{args.finetune_epochs}"
+            )
+            tuned_dir = work / f"finetune-{setting}"
+        tuned = text_common.BestWeights("val_loss", directory=tuned_dir)
+        stage2 = _Stage(tuned_dir, args.finetune_epochs, tuned)
         finetune_logs, finetune_s = stage2.fit(model, train_data, valid_data, [], deadline)
         tuned.restore(model)
         best_epoch = tuned.best_epoch
