@@ -168,6 +168,13 @@ def main(argv=None):
     )
     parser.add_argument("--finetune-free-bits", type=float, default=0.04)
     parser.add_argument("--finetune-lr", type=float, default=3e-4)
+    parser.add_argument(
+        "--finetune-ema",
+        type=float,
+        default=0.0,
+        help="second stage: keep an EMA of the weights with this momentum (Polyak "
+        "averaging) and validate, keep and evaluate the averaged weights (0: off)",
+    )
     parser.add_argument("--limit-test", type=int, default=None)
     parser.add_argument("--limit-train", type=int, default=None, help="(smoke tests)")
     parser.add_argument("--save", default="/tmp/keras-gen-ptb/text_vae.keras")
@@ -225,17 +232,25 @@ def main(argv=None):
         model.beta, model.free_bits = 1.0, args.finetune_free_bits
         steps = args.finetune_epochs * math.ceil(len(x) / args.batch_size)
         lr = _decaying(args.finetune_lr, 0.0, steps)
-        model.compile(optimizer=keras.optimizers.Adam(lr, global_clipnorm=5.0))
+        optimizer = keras.optimizers.Adam(lr, global_clipnorm=5.0)
+        ema, stage2_callbacks = None, []
+        if args.finetune_ema:  # validate and keep the averaged weights
+            optimizer = ema = kgo.EMA(optimizer, momentum=args.finetune_ema)
+            stage2_callbacks = [keras.callbacks.SwapEMAWeights(swap_on_epoch=False)]
+        model.compile(optimizer=optimizer)
         # One directory per second-stage setting: several can start from one first stage.
         tuned_dir = None
         if work is not None:
             setting = (
                 f"fb{args.finetune_free_bits:g}-lr{args.finetune_lr:g}-e{args.finetune_epochs}"
             )
+            setting += f"-ema{args.finetune_ema:g}" if args.finetune_ema else ""
             tuned_dir = work / f"finetune-{setting}"
-        tuned = text_common.BestWeights("val_loss", directory=tuned_dir)
+        tuned = text_common.BestWeights("val_loss", directory=tuned_dir, ema=ema)
         stage2 = _Stage(tuned_dir, args.finetune_epochs, tuned)
-        finetune_logs, finetune_s = stage2.fit(model, train_data, valid_data, [], deadline)
+        finetune_logs, finetune_s = stage2.fit(
+            model, train_data, valid_data, stage2_callbacks, deadline
+        )
         tuned.restore(model)
         best_epoch = tuned.best_epoch
     Path(args.save).parent.mkdir(parents=True, exist_ok=True)
@@ -271,10 +286,16 @@ def main(argv=None):
         decay += f"; stopped once the validation loss did not improve for {args.patience} epochs"
     if work is not None:
         decay += f"; trained in resumed processes from {work}"
+    ema_text = (
+        f", averaging the weights (EMA, momentum {args.finetune_ema:g}; validated, kept and "
+        "evaluated averaged)"
+        if args.finetune_ema
+        else ""
+    )
     finetune = (
         f" Then {len(finetune_logs)} epoch(s) from those weights with KL weight 1 and free bits "
         f"{args.finetune_free_bits} (a fresh Adam {args.finetune_lr:g}, clipnorm 5, decaying "
-        f"linearly to 5%; {finetune_s:.0f} s), keeping the epoch with the lowest validation loss ({best_epoch + 1})."
+        f"linearly to 5%; {finetune_s:.0f} s){ema_text}, keeping the epoch with the lowest validation loss ({best_epoch + 1})."
         if args.finetune_epochs
         else ""
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -120,12 +121,14 @@ class BestWeights(keras.callbacks.Callback):
     """Keep the weights of the epoch with the lowest ``monitor`` (restore with ``restore``).
 
     With ``directory``, they go to ``directory/best.weights.h5`` with the best value in
-    ``best.json``, so a run resumed by another process keeps comparing against them.
+    ``best.json``, so a run resumed by another process keeps comparing against them. With
+    ``ema`` (a ``keras_gen.optimizers.EMA``), it keeps the EMA's averaged weights.
     """
 
-    def __init__(self, monitor: str = "val_loss", directory=None):
+    def __init__(self, monitor: str = "val_loss", directory=None, ema=None):
         super().__init__()
         self.monitor = monitor
+        self.ema = ema
         self.best = np.inf
         self.best_epoch = -1
         self.weights = None
@@ -138,13 +141,17 @@ class BestWeights(keras.callbacks.Callback):
         value = (logs or {}).get(self.monitor)
         if value is not None and value < self.best:
             self.best, self.best_epoch = float(value), epoch
-            if self.directory is None:
-                self.weights = self.model.get_weights()
-            else:
-                self.directory.mkdir(parents=True, exist_ok=True)
-                self.model.save_weights(self.directory / "best.weights.h5")
-                state = {"best": self.best, "epoch": epoch}
-                (self.directory / "best.json").write_text(json.dumps(state))
+            with self.ema.averaged_weights() if self.ema is not None else contextlib.nullcontext():
+                self._keep()
+
+    def _keep(self):
+        if self.directory is None:
+            self.weights = self.model.get_weights()
+        else:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self.model.save_weights(self.directory / "best.weights.h5")
+            state = {"best": self.best, "epoch": self.best_epoch}
+            (self.directory / "best.json").write_text(json.dumps(state))
 
     def restore(self, model):
         if self.directory is not None and (self.directory / "best.weights.h5").exists():
