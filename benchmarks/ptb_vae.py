@@ -275,6 +275,7 @@ def main(argv=None):
     elbo = elbo_terms["reconstruction"] + kl  # the loss adds what free bits floor
     elbo_ppl = float(np.exp(elbo * len(tx) / tokens))
     samples = model.generate(5, seed=0, max_length=30)
+    sampled = model.generate(5, seed=0, max_length=30, temperature=1.0)
     interp = model.interpolate(test[0], test[5], steps=5, max_length=30)
     meets = ppl <= 110 and kl >= 1
     decay = (
@@ -324,6 +325,7 @@ def main(argv=None):
         f"- History (per epoch): {_rounded(epoch_logs)}",
         *([f"- Second stage (per epoch): {_rounded(finetune_logs)}"] if finetune_logs else []),
         "- Samples (z ~ N(0, I), greedy): " + " | ".join(samples),
+        "- Samples (z ~ N(0, I), words sampled at temperature 1): " + " | ".join(sampled),
         "- Interpolation between two test sentences: " + " | ".join(interp),
     ]
     print("\n".join(lines))
