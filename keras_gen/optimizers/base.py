@@ -17,6 +17,7 @@ Design (see ``docs/optimizers.md``):
 from __future__ import annotations
 
 import re
+import warnings
 import weakref
 from collections.abc import Iterable, Sequence
 
@@ -178,6 +179,14 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
             store[str(i)] = keras.ops.convert_to_numpy(variable)
 
     def load_own_variables(self, store):
+        if not self.built:  # as Keras' own optimizers do: the weights load, the state not
+            warnings.warn(
+                f"{type(self).__name__} {self.name!r}: skipping the optimizer state in the "
+                "file because the optimizer is not built yet; build it first "
+                "(optimizer.build(model.trainable_variables)) to restore it",
+                stacklevel=2,
+            )
+            return
         if len(store.keys()) != len(self._variables):
             raise ValueError(
                 f"{type(self).__name__} {self.name!r}: the file holds {len(store.keys())} "

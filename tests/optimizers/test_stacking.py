@@ -168,3 +168,26 @@ def test_pattern_that_matches_nothing_fails_at_build():
     masked = kgo.GradientTransform("adam", [("centralize", {"mask": "decoder"})])
     with pytest.raises(ValueError, match="Centralize mask: pattern 'decoder'"):
         masked.build(model.trainable_variables)
+
+
+def test_weights_load_into_a_compiled_model_whose_wrapped_optimizer_is_not_built(tmp_path):
+    # Keras skips an unbuilt optimizer's state with a warning; the wrappers do the same,
+    # so model.load_weights works before the first fit, and restores the state once built.
+    trained = make_regressor()
+    trained.compile(optimizer=kgo.EMA(keras.optimizers.Adam(0.1), momentum=0.5))
+    trained.fit(X[:16], Y[:16], batch_size=8, epochs=1, shuffle=False, verbose=0)
+    path = tmp_path / "w.weights.h5"
+    trained.save_weights(path)
+
+    fresh = make_regressor()
+    fresh(X[:1])  # built, its optimizer not
+    fresh.compile(optimizer=kgo.EMA(keras.optimizers.Adam(0.1), momentum=0.5))
+    with pytest.warns(UserWarning, match="EMA .* not built yet"):
+        fresh.load_weights(path)
+    for a, b in zip(trained.get_weights(), fresh.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+    fresh.optimizer.build(fresh.trainable_variables)
+    fresh.load_weights(path)  # now the state too
+    for a, b in zip(trained.optimizer.variables, fresh.optimizer.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
