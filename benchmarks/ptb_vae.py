@@ -142,6 +142,11 @@ def main(argv=None):
     parser.add_argument(
         "--dropout", type=float, default=0.0, help="embedding/output dropout (texar: 0.5)"
     )
+    parser.add_argument(
+        "--tie-embeddings",
+        action="store_true",
+        help="the softmax reuses the decoder's embedding matrix (Press & Wolf 2017)",
+    )
     parser.add_argument("--anneal-steps", type=int, default=400)
     parser.add_argument("--num-samples", type=int, default=20)
     parser.add_argument("--lr", type=float, default=2e-3)
@@ -202,6 +207,7 @@ def main(argv=None):
         word_dropout=args.word_dropout,
         free_bits=args.free_bits,
         dropout=args.dropout,
+        tie_embeddings=args.tie_embeddings,
         seed=0,
     )
     train_data = pipeline.length_bucketed_dataset(x, batch_size=args.batch_size, seed=0)
@@ -304,7 +310,8 @@ def main(argv=None):
         f"- Command: `{common.command_line()}`",
         *common.machine_lines(),
         f"- Load average before/after: {load_before} / {common.load_average()} (2 cores, shared)",
-        f"- TextVAE: LSTM {args.hidden_dim}, embedding 256, latent {args.latent_dim}, dropout {args.dropout}, word "
+        f"- TextVAE: LSTM {args.hidden_dim}, embedding 256, latent {args.latent_dim}, "
+        f"{'tied input/output embeddings, ' if args.tie_embeddings else ''}dropout {args.dropout}, word "
         f"dropout {args.word_dropout}, free bits {args.free_bits}, KL weight 0 -> 1 (sigmoid) "
         f"over {args.anneal_steps} steps, Adam {args.lr:g} (global clipnorm 5; {decay}), batch "
         f"{args.batch_size} sentences of similar lengths; vocabulary {vocab.size} (with the 4 "

@@ -146,6 +146,32 @@ class SeededDropout(SavesSeedState, keras.layers.Layer):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
 
 
+class TiedSoftmaxHead(keras.layers.Layer):
+    """Vocabulary logits ``h @ E.T + b`` that reuse an ``Embedding``'s matrix ``E``.
+
+    Only the bias is this layer's own weight; ``E`` is read from the embedding layer
+    at every call (and trained by both uses), so a model that owns both saves it once.
+    Built inside the model that owns the embedding, from that model's config.
+
+    >>> import numpy as np
+    >>> emb = keras.layers.Embedding(5, 3)
+    >>> emb.build((None,))
+    >>> head = TiedSoftmaxHead(emb)
+    >>> head(np.zeros((2, 3), "float32")).shape
+    TensorShape([2, 5])
+    """
+
+    def __init__(self, embedding: keras.layers.Embedding, **kwargs):
+        super().__init__(**kwargs)
+        # A function, not an attribute: tracking the layer here too would list E twice.
+        self._matrix = lambda: embedding.embeddings
+        self.bias = self.add_weight(shape=(embedding.input_dim,), initializer="zeros", name="bias")
+
+    def call(self, h):
+        matrix = ops.cast(self._matrix(), h.dtype)
+        return ops.matmul(h, ops.transpose(matrix)) + ops.cast(self.bias, h.dtype)
+
+
 @keras.saving.register_keras_serializable(package="keras_gen")
 class GatedResidualBlock(keras.layers.Layer):
     """``h + conv_a(h) * sigmoid(conv_b(h))``, zeroed at padded positions (a gated residual CNN).
@@ -649,7 +675,11 @@ class TextVAE(_BetaMixin, TextModel):
     replaces decoder inputs by the unknown token with probability
     ``word_dropout``; ``dropout`` drops units of the decoder's input embeddings and of
     its RNN outputs before the softmax (texar's PTB setting uses 0.5: an unregularised
-    LSTM overfits Penn Treebank within a few epochs); ``free_bits`` floors the KL of each latent dimension (nats) in
+    LSTM overfits Penn Treebank within a few epochs); ``tie_embeddings`` makes the
+    softmax reuse the decoder's input embedding matrix (Press & Wolf 2017; Inan et al.
+    2017), through a linear projection when ``hidden_dim != embedding_dim``: a
+    vocabulary-by-hidden matrix fewer to fit, which regularises word-level models;
+    ``free_bits`` floors the KL of each latent dimension (nats) in
     the objective (Kingma et al. 2016); anneal ``beta`` with
     :class:`keras_gen.callbacks.KLAnnealing`. Reports ``loss``,
     ``reconstruction`` and ``kl`` (the true KL) in nats per sentence.
@@ -683,11 +713,13 @@ class TextVAE(_BetaMixin, TextModel):
         seed: int | None = None,
         level: str = "word",
         dropout: float = 0.0,
+        tie_embeddings: bool = False,
         **kwargs,
     ):
         super().__init__(
             vocabulary, level=level, term_names=("loss", "reconstruction", "kl"), **kwargs
         )
+        self.tie_embeddings = bool(tie_embeddings)
         self.latent_dim = _positive(latent_dim, "latent_dim")
         self.embedding_dim = _positive(embedding_dim, "embedding_dim")
         self.hidden_dim = _positive(hidden_dim, "hidden_dim")
@@ -718,7 +750,14 @@ class TextVAE(_BetaMixin, TextModel):
                 h * (2 if cell == "lstm" else 1), activation="tanh", name="init_state"
             )
             self.decoder_rnn = rnn(h, return_sequences=True, name="rnn")
-            self.head = keras.layers.Dense(self.vocab_size, name="head")
+            if self.tie_embeddings:
+                self.head = TiedSoftmaxHead(self.decoder_embedding, name="head")
+                if h != self.embedding_dim:
+                    self.head_projection = keras.layers.Dense(
+                        self.embedding_dim, use_bias=False, name="head_projection"
+                    )
+            else:
+                self.head = keras.layers.Dense(self.vocab_size, name="head")
         self.word_dropout = WordDropout(self.word_dropout_rate, seed=seed, name="word_dropout")
         self.sampling = GaussianSampling(seed=None if seed is None else seed + 1, name="sampling")
         self.sampling.built = True  # no weights
@@ -755,7 +794,13 @@ class TextVAE(_BetaMixin, TextModel):
             initial_state=self._initial_state(z),
             training=training,
         )
-        return ops.cast(self.head(self.output_dropout(states, training=training)), "float32")
+        return self._logits(self.output_dropout(states, training=training))
+
+    def _logits(self, states):
+        """float32 logits over the vocabulary from decoder outputs."""
+        if hasattr(self, "head_projection"):
+            states = self.head_projection(states)
+        return ops.cast(self.head(states), "float32")
 
     @staticmethod
     def _shift(x):
@@ -791,8 +836,7 @@ class TextVAE(_BetaMixin, TextModel):
         emb = self.decoder_embedding(tokens)
         inputs = ops.concatenate([emb, ops.cast(z, emb.dtype)], axis=-1)
         out, new_states = self.decoder_rnn.cell(inputs, list(states), training=False)
-        logits = ops.cast(self.head(out), "float32")
-        return ops.log_softmax(logits, axis=-1), *new_states
+        return ops.log_softmax(self._logits(out), axis=-1), *new_states
 
     def decode(self, z, max_length: int = 40, temperature: float = 0.0, seed=None) -> list[str]:
         """Sentences decoded from latent codes ``z`` (n, latent_dim), greedily by default."""
@@ -873,6 +917,7 @@ class TextVAE(_BetaMixin, TextModel):
             "cell": self.cell,
             "word_dropout": self.word_dropout_rate,
             "dropout": self.dropout,
+            "tie_embeddings": self.tie_embeddings,
             "free_bits": self.free_bits,
             "beta": self._beta_config(),
             "seed": self.seed,

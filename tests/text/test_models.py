@@ -38,7 +38,8 @@ def _data(name, couplets, couplet_vocab, sentences, word_vocab):
         return make, couplet_vocab, pipeline.seq2seq_arrays(couplet_vocab, first, second)
     if name == "cvae":
         return _cvae, couplet_vocab, pipeline.couplet_arrays(couplet_vocab, first, second)
-    return _vae, word_vocab, (pipeline.sentence_arrays(word_vocab, sentences, max_length=20),)
+    make = functools.partial(_vae, tie_embeddings=name == "vae_tied")
+    return make, word_vocab, (pipeline.sentence_arrays(word_vocab, sentences, max_length=20),)
 
 
 def _generate(model, name, first):
@@ -179,12 +180,12 @@ def test_beam_search_beats_greedy_on_a_garden_path():
     assert beam.log_probs[0, 0] == pytest.approx(np.log(0.4))
 
 
-@pytest.mark.parametrize("name", [*NAMES, "seq2seq_copy"])
+@pytest.mark.parametrize("name", [*NAMES, "seq2seq_copy", "vae_tied"])
 def test_keras_round_trip_restores_vocabulary_outputs_optimizer_and_training(
     name, couplets, couplet_vocab, sentences, word_vocab, tmp_path, assert_resumes_identically
 ):
     make, vocab, arrays = _data(name, couplets, couplet_vocab, sentences, word_vocab)
-    model = make(vocab, seed=3) if name in ("cvae", "vae") else make(vocab)
+    model = make(vocab, seed=3) if name.startswith(("cvae", "vae")) else make(vocab)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     model.fit(*arrays, batch_size=32, epochs=1, verbose=0, shuffle=False)
     path = tmp_path / "model.keras"
@@ -223,7 +224,7 @@ def test_mirrored_training_matches_one_device(
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["cvae", "vae"])
+@pytest.mark.parametrize("name", ["cvae", "vae", "vae_tied"])
 def test_mirrored_vae_terms_agree_with_one_device(
     name, mirrored, couplets, couplet_vocab, sentences, word_vocab
 ):
@@ -247,11 +248,11 @@ def test_mirrored_vae_terms_agree_with_one_device(
     assert history.history["loss"][1] < history.history["loss"][0]
 
 
-@pytest.mark.parametrize("name", [*NAMES, "seq2seq_copy"])
+@pytest.mark.parametrize("name", [*NAMES, "seq2seq_copy", "vae_tied"])
 def test_trains_under_mixed_bfloat16(name, couplets, couplet_vocab, sentences, word_vocab):
     keras.config.set_dtype_policy("mixed_bfloat16")
     make, vocab, arrays = _data(name, couplets, couplet_vocab, sentences, word_vocab)
-    model = make(vocab, cell="gru") if name == "vae" else make(vocab)
+    model = make(vocab, cell="gru") if name.startswith("vae") else make(vocab)
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
     history = model.fit(*arrays, batch_size=32, epochs=2, verbose=0)
     losses = np.array(history.history["loss"])
@@ -303,6 +304,38 @@ def test_text_vae_dropout_acts_in_training_only_and_resumes_exactly(
         model.fit(x, batch_size=16, epochs=1, verbose=0, shuffle=False)
     for w1, w2 in zip(dropped.get_weights(), loaded.get_weights()):
         np.testing.assert_allclose(w1, w2, atol=1e-5)
+
+
+@pytest.mark.parametrize("hidden_dim", [8, 16])  # 16: through a projection to the 8-d embedding
+def test_text_vae_tied_softmax_is_the_embedding_matrix_and_trains_it(
+    sentences, word_vocab, hidden_dim
+):
+    x = pipeline.sentence_arrays(word_vocab, sentences, max_length=20)
+    kw = dict(latent_dim=4, embedding_dim=8, hidden_dim=hidden_dim, seed=0)
+    tied = zoo.TextVAE(word_vocab, tie_embeddings=True, **kw)
+    untied = zoo.TextVAE(word_vocab, **kw)
+    projection = 0 if hidden_dim == 8 else hidden_dim * 8
+    assert untied.count_params() - tied.count_params() == word_vocab.size * hidden_dim - projection
+    matrix = tied.decoder_embedding.embeddings
+    h = np.random.default_rng(0).standard_normal((3, hidden_dim)).astype("float32")
+    projected = h if hidden_dim == 8 else h @ tied.head_projection.kernel.numpy()
+    tied.head.bias.assign(np.linspace(-1, 1, word_vocab.size).astype("float32"))
+    np.testing.assert_allclose(
+        tied._logits(h), projected @ matrix.numpy().T + tied.head.bias.numpy(), atol=1e-5
+    )
+    # A word that is never a decoder input still gets a gradient in its embedding row
+    # when tied (the softmax normaliser sees it); untied, that row gets none.
+    present = set(np.unique(x).tolist())
+    absent = [i for i in range(4, word_vocab.size) if i not in present]
+    if not absent:  # every word occurs: drop the sentences with the first non-special one
+        x = x[(x != 4).all(1)]
+        absent = [4]
+    for model, touched in ((tied, True), (untied, False)):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(model.compute_terms(x[:8], training=True)["reconstruction"])
+        grad = tape.gradient(loss, model.decoder_embedding.embeddings)
+        rows = tf.convert_to_tensor(grad).numpy()[absent]
+        assert (np.abs(rows).max() > 0) == touched
 
 
 def test_cvae_gives_different_second_lines_for_one_first_line(couplets, couplet_vocab):
