@@ -241,11 +241,12 @@ def test_mirrored_vae_terms_agree_with_one_device(
     np.testing.assert_allclose(single["kl"], multi["kl"], rtol=1e-4, atol=1e-6)
     # Only the sampled z differs between the replicas.
     assert abs(single["reconstruction"] - multi["reconstruction"]) < 0.02 * single["reconstruction"]
-    with mirrored.scope():
+    with mirrored.scope():  # from the same weights: not from whatever init the worker draws
         model = make(vocab, seed=0)
+        model.set_weights(one.get_weights())
         model.compile(optimizer=keras.optimizers.Adam(1e-2))
-    history = model.fit(*arrays, batch_size=32, epochs=2, verbose=0)
-    assert history.history["loss"][1] < history.history["loss"][0]
+    history = model.fit(*arrays, batch_size=32, epochs=6, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0] - 0.25  # ~0.1 per step
 
 
 @pytest.mark.parametrize("name", [*NAMES, "seq2seq_copy", "vae_tied"])
