@@ -750,6 +750,7 @@ class TextVAE(_BetaMixin, TextModel):
                 h * (2 if cell == "lstm" else 1), activation="tanh", name="init_state"
             )
             self.decoder_rnn = rnn(h, return_sequences=True, name="rnn")
+            self.head_projection = None
             if self.tie_embeddings:
                 self.head = TiedSoftmaxHead(self.decoder_embedding, name="head")
                 if h != self.embedding_dim:
@@ -798,7 +799,7 @@ class TextVAE(_BetaMixin, TextModel):
 
     def _logits(self, states):
         """float32 logits over the vocabulary from decoder outputs."""
-        if hasattr(self, "head_projection"):
+        if self.head_projection is not None:
             states = self.head_projection(states)
         return ops.cast(self.head(states), "float32")
 
