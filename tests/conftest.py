@@ -18,8 +18,13 @@ import pytest  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _fresh_keras_state():
-    """Each test starts from float32 and a clean Keras session."""
+    """Each test starts from float32, a clean Keras session and the same seeds.
+
+    Seeding per test (Python, NumPy, TF and Keras) makes a test's unseeded
+    initialisations independent of which xdist worker runs it and of what ran before.
+    """
     keras.config.set_dtype_policy("float32")
+    keras.utils.set_random_seed(0)
     yield
     keras.config.set_dtype_policy("float32")
     keras.backend.clear_session()
