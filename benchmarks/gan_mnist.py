@@ -72,6 +72,13 @@ def parse_args(argv=None):
     p.add_argument("--variants", nargs="+", default=["reference", *LOSSES])
     p.add_argument("--train-images", type=int, default=60000)
     p.add_argument("--samples", type=int, default=10000)
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seeds the initial weights, the data order and the training noise (the FCD's "
+        "samples are always seed 0); run several to tell a gap from seed noise",
+    )
     p.add_argument("--speed-steps", type=int, default=30)
     p.add_argument("--speed-repeats", type=int, default=5)
     p.add_argument("--skip-speed", action="store_true")
@@ -124,14 +131,14 @@ def reference_networks(latent_dim, filters, image_shape=(28, 28, 1)):
 class ReferenceGAN(keras.Model):
     """keras-io's ``dcgan_overriding_train_step``, non-saturating loss, labels 1/0."""
 
-    def __init__(self, latent_dim, filters):
+    def __init__(self, latent_dim, filters, seed=0):
         super().__init__()
         self.latent_dim = latent_dim
         self.generator, self.discriminator = reference_networks(latent_dim, filters)
         self.loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
-        self.seed_generator = keras.random.SeedGenerator(0)
+        self.seed_generator = keras.random.SeedGenerator(seed)
         self.built = True  # both networks are; BackupAndRestore refuses an unbuilt model
 
     def compile(self, d_optimizer, g_optimizer):
@@ -184,13 +191,13 @@ def adam(variant):
 
 
 def build(variant, args):
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(args.seed)
     if variant == "reference":
-        model = ReferenceGAN(args.latent_dim, args.filters)
+        model = ReferenceGAN(args.latent_dim, args.filters, seed=args.seed)
         model.compile(d_optimizer=adam(variant), g_optimizer=adam(variant))
         return model, 1
     kwargs, mult = LOSSES[variant]
-    model = zoo.DCGAN((28, 28, 1), args.latent_dim, args.filters, seed=0)
+    model = zoo.DCGAN((28, 28, 1), args.latent_dim, args.filters, seed=args.seed)
     g_optimizer = adam(variant)
     if args.ema:
         g_optimizer = kgo.EMA(g_optimizer, momentum=args.ema)
@@ -270,9 +277,9 @@ def has_ema(model):
     return isinstance(getattr(model, "g_optimizer", None), kgo.EMA)
 
 
-def dataset(x, batch_size, repeat=False):
+def dataset(x, batch_size, repeat=False, seed=0):
     ds = tf.data.Dataset.from_tensor_slices(x)
-    ds = ds.shuffle(len(x), seed=0) if not repeat else ds.repeat()
+    ds = ds.shuffle(len(x), seed=seed) if not repeat else ds.repeat()
     return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
@@ -375,7 +382,10 @@ def train_variant(variant, args, x_train, x_test, classifier, deadline):
     trajectory = FCDTrajectory(classifier, x_test, args.samples, every, epochs, state)
     callbacks = [trajectory, *callbacks, Checkpointing(trajectory, deadline)]
     history = model.fit(
-        dataset(x_train, args.batch_size * mult), epochs=epochs, verbose=2, callbacks=callbacks
+        dataset(x_train, args.batch_size * mult, seed=args.seed),
+        epochs=epochs,
+        verbose=2,
+        callbacks=callbacks,
     )
     if not trajectory.rows or trajectory.rows[-1][0] != epochs:
         return None  # stopped by the deadline; the backup resumes it
@@ -386,7 +396,8 @@ def train_variant(variant, args, x_train, x_test, classifier, deadline):
             trajectory.ema_images = trajectory.measure(ema=True)[0]
     best = trajectory.ema_images if trajectory.ema_images is not None else trajectory.images
     grid_dir = common.BENCH_DIR / "results" if not args.no_record else Path("/tmp")
-    save_image_grid(grid_dir / f"gan_mnist_{variant}.png", best[:64], ncols=8)
+    suffix = f"_seed{args.seed}" if args.seed else ""  # other seeds keep the recorded grids
+    save_image_grid(grid_dir / f"gan_mnist_{variant}{suffix}.png", best[:64], ncols=8)
     last = {k: float(v[-1]) for k, v in history.history.items()}
     row = (variant, seconds, epochs, g_updates, trajectory.rows, last)
     print(variant, f"{seconds:.0f}s", trajectory.rows[-1], last, flush=True)
@@ -413,7 +424,7 @@ def main(argv=None):
         "in [0, 1]; FCD against the 10k test images.",
         f"- Models: `DCGAN((28, 28, 1), latent_dim={args.latent_dim}, "
         f"filters={tuple(args.filters)})` ({describe(args.filters)}) and a keras-io style reference with the same layers and its own hand-written "
-        f"`train_step` (non-saturating loss); precision {args.precision}.",
+        f"`train_step` (non-saturating loss); precision {args.precision}; seed {args.seed}.",
         *common.machine_lines(),
     ]
     if args.checkpoint_dir is not None:
