@@ -273,6 +273,11 @@ def describe(filters):
     return f"generator: Dense-BN-ReLU, {g}ConvT(1, 4, s2) sigmoid; discriminator: {d}Dense(1)"
 
 
+def grid_suffix(args) -> str:
+    """Sample grids of seeds other than 0 get their own names (seed 0's are the recorded ones)."""
+    return f"_seed{args.seed}" if args.seed else ""
+
+
 def has_ema(model):
     return isinstance(getattr(model, "g_optimizer", None), kgo.EMA)
 
@@ -396,8 +401,7 @@ def train_variant(variant, args, x_train, x_test, classifier, deadline):
             trajectory.ema_images = trajectory.measure(ema=True)[0]
     best = trajectory.ema_images if trajectory.ema_images is not None else trajectory.images
     grid_dir = common.BENCH_DIR / "results" if not args.no_record else Path("/tmp")
-    suffix = f"_seed{args.seed}" if args.seed else ""  # other seeds keep the recorded grids
-    save_image_grid(grid_dir / f"gan_mnist_{variant}{suffix}.png", best[:64], ncols=8)
+    save_image_grid(grid_dir / f"gan_mnist_{variant}{grid_suffix(args)}.png", best[:64], ncols=8)
     last = {k: float(v[-1]) for k, v in history.history.items()}
     row = (variant, seconds, epochs, g_updates, trajectory.rows, last)
     print(variant, f"{seconds:.0f}s", trajectory.rows[-1], last, flush=True)
@@ -504,7 +508,7 @@ def main(argv=None):
             lines.append(f"- {variant}: {points}")
         lines.append(
             "\nSample grids (64 samples, seed 0; EMA generator where kept): "
-            "`benchmarks/results/gan_mnist_<loss>.png`."
+            f"`benchmarks/results/gan_mnist_<loss>{grid_suffix(args)}.png`."
         )
     lines.insert(
         len(lines),
