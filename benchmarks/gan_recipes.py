@@ -18,7 +18,8 @@ Recipes (all with the generator's EMA; ``--recipes`` picks some):
   (D 4e-4, G 1e-4, betas 0/0.9; Miyato et al. 2018, Zhang et al. 2019);
 - ``ns_r1``: non-saturating loss with the R1 penalty (gamma 10; Mescheder et al. 2018),
   Adam 2e-4, beta_1 0.5;
-- ``wgan_gp_wide`` and ``hinge_sn_ttur_wide``: the same with the filters doubled.
+- ``wgan_gp_wide``, ``hinge_sn_ttur_wide`` and ``ns_r1_wide``: the same with the filters
+  doubled.
 
 Usage (from the repository root):
 
@@ -74,7 +75,7 @@ RECIPES = {
         {"learning_rate": 2e-4, "beta_1": 0.5},
     ),
 }
-for _name in ("wgan_gp", "hinge_sn_ttur"):  # the same recipes with the filters doubled
+for _name in ("wgan_gp", "hinge_sn_ttur", "ns_r1"):  # the same recipes with the filters doubled
     _what, _model, *_rest = RECIPES[_name]
     RECIPES[f"{_name}_wide"] = (f"{_what}; filters doubled", {**_model, "wide": True}, *_rest)
 
