@@ -292,7 +292,7 @@ def main(argv=None):
     if args.patience:
         decay += f"; stopped once the validation loss did not improve for {args.patience} epochs"
     if work is not None:
-        decay += f"; trained in resumed processes from {work}"
+        decay += f"; checkpointed every epoch to {work}, resumable by running it again"
     ema_text = (
         f", averaging the weights (EMA, momentum {args.finetune_ema:g}; validated, kept and "
         "evaluated averaged)"
