@@ -21,9 +21,18 @@ Recipes (all with the generator's EMA; ``--recipes`` picks some):
 - ``wgan_gp_wide``, ``hinge_sn_ttur_wide`` and ``ns_r1_wide``: the same with the filters
   doubled.
 
+``--decay-from F`` decays both learning rates linearly to zero over the last ``1 - F`` of
+the training time. ``--checkpoint-dir DIR`` makes a run resumable: every
+``--steps-per-save`` discriminator steps the models, both optimizers (with the EMA) and
+the clock are saved under ``DIR/<recipe>``; ``--session-minutes M`` ends the process after
+about ``M`` minutes of wall time, and the same command resumes where it stopped (the data
+stream restarts with a new shuffle). RESULTS.md is written once every recipe is done.
+
 Usage (from the repository root):
 
     python benchmarks/gan_recipes.py --minutes-each 15 --eval-minutes 5
+    python benchmarks/gan_recipes.py --recipes ns_r1 --minutes-each 240 --eval-minutes 20 \
+        --decay-from 0.75 --checkpoint-dir runs/recipes --session-minutes 150   # resumable
     python benchmarks/gan_recipes.py --minutes-each 0.2 --eval-minutes 0.1 \\
         --recipes hinge ns_r1 --train-images 2000 --samples 1000 --no-record   # smoke test
 """
@@ -31,6 +40,7 @@ Usage (from the repository root):
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -93,8 +103,24 @@ def parse_args(argv=None):
     p.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16"])
     p.add_argument("--train-images", type=int, default=60000)
     p.add_argument("--samples", type=int, default=10000)
+    p.add_argument(
+        "--decay-from",
+        type=float,
+        default=None,
+        help="decay the learning rates linearly to 0 from this fraction of the training time",
+    )
+    p.add_argument("--checkpoint-dir", type=Path, default=None, help="resumable run's directory")
+    p.add_argument("--steps-per-save", type=int, default=1000)
+    p.add_argument(
+        "--session-minutes", type=float, default=None, help="stop this process after (resume)"
+    )
     p.add_argument("--no-record", action="store_true")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.decay_from is not None and not 0.0 <= args.decay_from < 1.0:
+        p.error("--decay-from must be in [0, 1)")
+    if args.session_minutes is not None and args.checkpoint_dir is None:
+        p.error("--session-minutes needs --checkpoint-dir (to resume from)")
+    return args
 
 
 def build(recipe: str, args) -> zoo.DCGAN:
@@ -113,36 +139,68 @@ def build(recipe: str, args) -> zoo.DCGAN:
 
 
 class TimedFCD(keras.callbacks.Callback):
-    """Stops after ``budget`` seconds of training (the first, tracing step and the
-    evaluations excluded), measuring the FCD of the generator and of its EMA every
-    ``every`` seconds and at the end."""
+    """Stops after ``budget`` seconds of training (the first, tracing step of each process
+    and the evaluations excluded), measuring the FCD of the generator and of its EMA every
+    ``every`` seconds and at the end.
 
-    def __init__(self, classifier, x_test, samples, budget, every):
+    ``decay_from``: the learning rates (``base_rates``, generator's and discriminator's)
+    fall linearly to 0 from that fraction of the budget on. ``state_path``: a JSON file the clock is kept in at every epoch end (and resumed
+    from); ``deadline``: a ``perf_counter`` time after which the process stops at an epoch
+    end, to be resumed."""
+
+    def __init__(self, classifier, x_test, samples, budget, every, batch_images, **options):
         super().__init__()
         self.classifier, self.x_test, self.samples = classifier, x_test, samples
-        self.budget, self.every = budget, every
-        self.rows = []  # (train seconds, G updates, images read, FCD, FCD of the EMA)
+        self.budget, self.every, self.batch_images = budget, every, batch_images
+        self.decay_from, self.base_rates = options.get("decay_from"), options.get("base_rates")
+        self.state_path = options.get("state_path")
+        self.deadline = options.get("deadline")
+        # rows: (train seconds, G updates, images read, FCD, FCD of the EMA)
+        self.state = {"seconds": 0.0, "batches": 0, "next_eval": every, "rows": [], "done": False}
+        if self.state_path is not None and self.state_path.exists():
+            self.state = json.loads(self.state_path.read_text())
         self.images = None
 
+    @property
+    def rows(self):
+        return self.state["rows"]
+
     def on_train_begin(self, logs=None):
-        self.started, self.eval_seconds, self.next_eval = time.perf_counter(), 0.0, self.every
-        self.batches = 0
+        self.started, self.eval_seconds, self.traced = time.perf_counter(), 0.0, False
 
     def train_seconds(self) -> float:
-        return time.perf_counter() - self.started - self.eval_seconds
+        return self.state["seconds"] + time.perf_counter() - self.started - self.eval_seconds
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.decay_from is None or self.state["batches"] % 50:
+            return
+        start = self.decay_from * self.budget
+        scale = min(1.0, max(0.0, (self.budget - self.train_seconds()) / (self.budget - start)))
+        for optimizer, rate in zip(
+            (self.model.g_optimizer, self.model.d_optimizer), self.base_rates
+        ):
+            optimizer.learning_rate = rate * scale
 
     def on_train_batch_end(self, batch, logs=None):
-        self.batches += 1
-        if self.batches == 1:  # the first step traces the graphs: the clock starts after it
-            self.trace_seconds = time.perf_counter() - self.started
-            self.started = time.perf_counter()
+        self.state["batches"] += 1
+        if not self.traced:  # the first step traces the graphs: the clock starts after it
+            self.traced, self.started = True, time.perf_counter()
             return
         elapsed = self.train_seconds()
-        if elapsed >= min(self.next_eval, self.budget):
+        if elapsed >= min(self.state["next_eval"], self.budget):
             self.evaluate(elapsed)
-            self.next_eval += self.every
+            self.state["next_eval"] += self.every
         if elapsed >= self.budget:
+            self.state["done"] = True
             self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.state_path is None:
+            return
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            self.model.stop_training = True
+        state = {**self.state, "seconds": self.train_seconds()}
+        self.state_path.write_text(json.dumps(state))
 
     def evaluate(self, elapsed):
         t0 = time.perf_counter()
@@ -152,7 +210,7 @@ class TimedFCD(keras.callbacks.Callback):
             fcds.append(frechet_classifier_distance(images, self.x_test, self.classifier))
         self.images = images  # the EMA generator's
         updates = int(self.model.g_optimizer.iterations.numpy())
-        self.rows.append((elapsed, updates, self.batches * self.batch_images, *fcds))
+        self.rows.append((elapsed, updates, self.state["batches"] * self.batch_images, *fcds))
         self.eval_seconds += time.perf_counter() - t0
         print(
             f"  {elapsed / 60:.1f} min, {updates} G updates: FCD {fcds[0]:.2f}, EMA {fcds[1]:.2f}",
@@ -160,9 +218,50 @@ class TimedFCD(keras.callbacks.Callback):
         )
 
 
-def dataset(x, batch_size):
-    ds = tf.data.Dataset.from_tensor_slices(x).shuffle(len(x), seed=0).repeat()
+def dataset(x, batch_size, seed=0):
+    ds = tf.data.Dataset.from_tensor_slices(x).shuffle(len(x), seed=seed).repeat()
     return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def train(recipe: str, args, classifier, x_train, x_test, deadline):
+    """Trains one recipe for its budget (resuming from ``args.checkpoint_dir`` if given);
+    returns (FCD rows, trainable parameters), or None when the process stopped early."""
+    model = build(recipe, args)
+    _, _, compile_kwargs, d_adam, g_adam = RECIPES[recipe]
+    work = None if args.checkpoint_dir is None else args.checkpoint_dir / recipe
+    clock = TimedFCD(
+        classifier,
+        x_test,
+        args.samples,
+        60 * args.minutes_each,
+        60 * args.eval_minutes,
+        args.batch_size * compile_kwargs.get("d_steps", 1),
+        decay_from=args.decay_from,
+        base_rates=(g_adam["learning_rate"], d_adam["learning_rate"]),
+        state_path=None if work is None else work / "clock.json",
+        deadline=deadline,
+    )
+    params = sum(int(np.prod(v.shape)) for v in model.trainable_weights)
+    if clock.state["done"]:
+        return clock.rows, params
+    callbacks = [clock]
+    if work is not None:
+        work.mkdir(parents=True, exist_ok=True)
+        backup = keras.callbacks.BackupAndRestore(str(work / "backup"), delete_checkpoint=False)
+        callbacks.insert(0, backup)  # the weights are saved before the clock that counts them
+    model.fit(
+        dataset(x_train, clock.batch_images, seed=len(clock.rows) + clock.state["batches"]),
+        epochs=10**9 if work is not None else 1,
+        steps_per_epoch=args.steps_per_save if work is not None else 10**9,
+        verbose=0,
+        callbacks=callbacks,
+    )
+    if not clock.state["done"]:
+        return None
+    if not args.no_record:
+        grid = common.BENCH_DIR / "results" / f"gan_recipe_{recipe}.png"
+        save_image_grid(grid, clock.images[:64], ncols=8)
+    return clock.rows, params
 
 
 def main(argv=None):
@@ -176,27 +275,16 @@ def main(argv=None):
     floor = frechet_classifier_distance(x_train[:10000], x_test, classifier)
     load_before = common.load_average()
     start_all = time.perf_counter()
+    deadline = None if args.session_minutes is None else start_all + 60 * args.session_minutes
     results = {}
     for recipe in args.recipes:
         print(f"{recipe}: {RECIPES[recipe][0]}", flush=True)
-        model = build(recipe, args)
-        d_steps = RECIPES[recipe][2].get("d_steps", 1)
-        clock = TimedFCD(
-            classifier, x_test, args.samples, 60 * args.minutes_each, 60 * args.eval_minutes
-        )
-        clock.batch_images = args.batch_size * d_steps
-        model.fit(
-            dataset(x_train, clock.batch_images),
-            epochs=1,
-            steps_per_epoch=10**9,
-            verbose=0,
-            callbacks=[clock],
-        )
-        params = sum(int(np.prod(v.shape)) for v in model.trainable_weights)
-        results[recipe] = (clock.rows, params)
-        if not args.no_record:
-            grid = common.BENCH_DIR / "results" / f"gan_recipe_{recipe}.png"
-            save_image_grid(grid, clock.images[:64], ncols=8)
+        results[recipe] = train(recipe, args, classifier, x_train, x_test, deadline)
+        if results[recipe] is None:
+            raise SystemExit(
+                f"stopped {recipe} after --session-minutes; run the same command to resume "
+                f"from {args.checkpoint_dir}"
+            )
     lines = [
         f"- Command: `{common.command_line()}`",
         f"- Data: MNIST (`../shared/data/mnist/mnist.npz`), {len(x_train):,} training images "
@@ -206,7 +294,19 @@ def main(argv=None):
         f"filters={tuple(args.filters)})` (doubled where said), batch {args.batch_size} per "
         f"discriminator step, generator EMA momentum {args.ema}, precision {args.precision}; "
         f"each recipe trains {args.minutes_each:g} min after its first (tracing) step, "
-        "evaluations excluded.",
+        "evaluations excluded"
+        + (
+            ""
+            if args.decay_from is None
+            else f"; learning rates decayed linearly to 0 from {args.decay_from:.0%} of it"
+        )
+        + (
+            ""
+            if args.checkpoint_dir is None
+            else f"; checkpointed every {args.steps_per_save} steps to {args.checkpoint_dir}, "
+            "resumable (each process's first step excluded too)"
+        )
+        + ".",
         *common.machine_lines(),
         "",
         "| recipe | what | trainable params | G updates | images read | FCD at each "
