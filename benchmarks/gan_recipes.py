@@ -31,7 +31,7 @@ stream restarts with a new shuffle). RESULTS.md is written once every recipe is 
 Usage (from the repository root):
 
     python benchmarks/gan_recipes.py --minutes-each 15 --eval-minutes 5
-    python benchmarks/gan_recipes.py --recipes ns_r1 --minutes-each 240 --eval-minutes 20 \
+    python benchmarks/gan_recipes.py --recipes ns_r1 --minutes-each 240 --eval-minutes 20 \\
         --decay-from 0.75 --checkpoint-dir runs/recipes --session-minutes 150   # resumable
     python benchmarks/gan_recipes.py --minutes-each 0.2 --eval-minutes 0.1 \\
         --recipes hinge ns_r1 --train-images 2000 --samples 1000 --no-record   # smoke test
@@ -144,9 +144,9 @@ class TimedFCD(keras.callbacks.Callback):
     ``every`` seconds and at the end.
 
     ``decay_from``: the learning rates (``base_rates``, generator's and discriminator's)
-    fall linearly to 0 from that fraction of the budget on. ``state_path``: a JSON file the clock is kept in at every epoch end (and resumed
-    from); ``deadline``: a ``perf_counter`` time after which the process stops at an epoch
-    end, to be resumed."""
+    fall linearly to 0 from that fraction of the budget on. ``state_path``: a JSON file
+    the clock is kept in at every epoch end (and resumed from); ``deadline``: a
+    ``perf_counter`` time after which the process stops at an epoch end, to be resumed."""
 
     def __init__(self, classifier, x_test, samples, budget, every, batch_images, **options):
         super().__init__()
@@ -320,12 +320,13 @@ def main(argv=None):
             f"| {recipe} | {RECIPES[recipe][0]} | {params:,} | {rows[-1][1]:,} | "
             f"{rows[-1][2]:,} | {points} | {best:.2f} | **{best / floor:.1f}** |"
         )
+    last_process = " (of the last process)" if args.checkpoint_dir is not None else ""
     lines += [
         f"| real training images (floor) | - | - | - | - | - | {floor:.2f} | 1.0 |",
         "",
         f"- Load average before: {load_before}; after: {common.load_average()}; wall time "
-        f"{(time.perf_counter() - start_all) / 60:.1f} min. Sample grids (EMA generator, 64 "
-        "samples, seed 0): `benchmarks/results/gan_recipe_<recipe>.png`.",
+        f"{(time.perf_counter() - start_all) / 60:.1f} min{last_process}. Sample grids "
+        "(EMA generator, 64 samples, seed 0): `benchmarks/results/gan_recipe_<recipe>.png`.",
     ]
     print("\n".join(lines))
     if not args.no_record:
