@@ -26,7 +26,8 @@ the training time. ``--checkpoint-dir DIR`` makes a run resumable: every
 ``--steps-per-save`` discriminator steps the models, both optimizers (with the EMA) and
 the clock are saved under ``DIR/<recipe>``; ``--session-minutes M`` ends the process after
 about ``M`` minutes of wall time, and the same command resumes where it stopped (the data
-stream restarts with a new shuffle). RESULTS.md is written once every recipe is done.
+stream restarts with a new shuffle; a different ``--minutes-each``, ``--eval-minutes`` or
+``--decay-from`` is refused). RESULTS.md is written once every recipe is done.
 
 Usage (from the repository root):
 
@@ -156,9 +157,17 @@ class TimedFCD(keras.callbacks.Callback):
         self.state_path = options.get("state_path")
         self.deadline = options.get("deadline")
         # rows: (train seconds, G updates, images read, FCD, FCD of the EMA)
+        # what the clock's numbers mean: a resumed run must keep it
+        schedule = {"budget": budget, "every": every, "decay_from": self.decay_from}
         self.state = {"seconds": 0.0, "batches": 0, "next_eval": every, "rows": [], "done": False}
         if self.state_path is not None and self.state_path.exists():
             self.state = json.loads(self.state_path.read_text())
+        saved = self.state.setdefault("schedule", schedule)  # files before it: trusted
+        if saved != schedule:
+            raise SystemExit(
+                f"{self.state_path} was written with {saved}, this command asks for {schedule}: "
+                "resume with the same --minutes-each, --eval-minutes and --decay-from"
+            )
         self.images = None
 
     @property
