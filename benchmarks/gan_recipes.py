@@ -27,13 +27,15 @@ the training time. ``--checkpoint-dir DIR`` makes a run resumable: every
 the clock are saved under ``DIR/<recipe>``; ``--session-minutes M`` ends the process after
 about ``M`` minutes of wall time, and the same command resumes where it stopped (the data
 stream restarts with a new shuffle; a different ``--minutes-each``, ``--eval-minutes`` or
-``--decay-from`` is refused). RESULTS.md is written once every recipe is done.
+``--decay-from`` is refused). RESULTS.md is written once every recipe is done. The
+checkpoint lives as long as ``DIR`` does: on a machine whose disk does not outlive the
+session (this project's CI and benchmark machines), size each run to one session.
 
 Usage (from the repository root):
 
     python benchmarks/gan_recipes.py --minutes-each 15 --eval-minutes 5
-    python benchmarks/gan_recipes.py --recipes ns_r1 --minutes-each 240 --eval-minutes 20 \\
-        --decay-from 0.75 --checkpoint-dir runs/recipes --session-minutes 150   # resumable
+    python benchmarks/gan_recipes.py --recipes ns_r1 --minutes-each 150 --eval-minutes 15 \\
+        --decay-from 0.7 --checkpoint-dir runs/recipes   # resumable after a crash
     python benchmarks/gan_recipes.py --minutes-each 0.2 --eval-minutes 0.1 \\
         --recipes hinge ns_r1 --train-images 2000 --samples 1000 --no-record   # smoke test
 """
@@ -162,6 +164,7 @@ class TimedFCD(keras.callbacks.Callback):
         self.state = {"seconds": 0.0, "batches": 0, "next_eval": every, "rows": [], "done": False}
         if self.state_path is not None and self.state_path.exists():
             self.state = json.loads(self.state_path.read_text())
+        self.state.setdefault("processes", 1 if self.state["batches"] else 0)  # older files
         saved = self.state.setdefault("schedule", schedule)  # files before it: trusted
         if saved != schedule:
             raise SystemExit(
@@ -174,8 +177,14 @@ class TimedFCD(keras.callbacks.Callback):
     def rows(self):
         return self.state["rows"]
 
+    @property
+    def processes(self) -> int:
+        """How many processes have trained this run (resumed ones included)."""
+        return self.state["processes"]
+
     def on_train_begin(self, logs=None):
         self.started, self.eval_seconds, self.traced = time.perf_counter(), 0.0, False
+        self.state["processes"] += 1
 
     def train_seconds(self) -> float:
         return self.state["seconds"] + time.perf_counter() - self.started - self.eval_seconds
@@ -234,7 +243,8 @@ def dataset(x, batch_size, seed=0):
 
 def train(recipe: str, args, classifier, x_train, x_test, deadline):
     """Trains one recipe for its budget (resuming from ``args.checkpoint_dir`` if given);
-    returns (FCD rows, trainable parameters), or None when the process stopped early."""
+    returns (FCD rows, trainable parameters, processes that trained it), or None when the
+    process stopped early."""
     model = build(recipe, args)
     _, _, compile_kwargs, d_adam, g_adam = RECIPES[recipe]
     work = None if args.checkpoint_dir is None else args.checkpoint_dir / recipe
@@ -252,7 +262,7 @@ def train(recipe: str, args, classifier, x_train, x_test, deadline):
     )
     params = sum(int(np.prod(v.shape)) for v in model.trainable_weights)
     if clock.state["done"]:
-        return clock.rows, params
+        return clock.rows, params, clock.processes
     callbacks = [clock]
     if work is not None:
         work.mkdir(parents=True, exist_ok=True)
@@ -270,7 +280,7 @@ def train(recipe: str, args, classifier, x_train, x_test, deadline):
     if not args.no_record:
         grid = common.BENCH_DIR / "results" / f"gan_recipe_{recipe}.png"
         save_image_grid(grid, clock.images[:64], ncols=8)
-    return clock.rows, params
+    return clock.rows, params, clock.processes
 
 
 def main(argv=None):
@@ -312,8 +322,7 @@ def main(argv=None):
         + (
             ""
             if args.checkpoint_dir is None
-            else f"; checkpointed every {args.steps_per_save} steps to {args.checkpoint_dir}, "
-            "resumable (each process's first step excluded too)"
+            else f"; checkpointed every {args.steps_per_save} steps to {args.checkpoint_dir}"
         )
         + ".",
         *common.machine_lines(),
@@ -322,20 +331,26 @@ def main(argv=None):
         f"{args.eval_minutes:g} min (raw / EMA) | best | best / floor |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for recipe, (rows, params) in results.items():
+    for recipe, (rows, params, _) in results.items():
         best = min(min(r[3], r[4]) for r in rows)
         points = ", ".join(f"{r[0] / 60:.1f}: {r[3]:.1f} / {r[4]:.1f}" for r in rows)
         lines.append(
             f"| {recipe} | {RECIPES[recipe][0]} | {params:,} | {rows[-1][1]:,} | "
             f"{rows[-1][2]:,} | {points} | {best:.2f} | **{best / floor:.1f}** |"
         )
-    last_process = " (of the last process)" if args.checkpoint_dir is not None else ""
+    resumed = {recipe: n for recipe, (_, _, n) in results.items() if n > 1}
+    last_process = " (of the last process)" if resumed else ""
     lines += [
         f"| real training images (floor) | - | - | - | - | - | {floor:.2f} | 1.0 |",
         "",
         f"- Load average before: {load_before}; after: {common.load_average()}; wall time "
         f"{(time.perf_counter() - start_all) / 60:.1f} min{last_process}. Sample grids "
         "(EMA generator, 64 samples, seed 0): `benchmarks/results/gan_recipe_<recipe>.png`.",
+        *(
+            f"- {recipe} trained in {n} processes, each resuming the previous one's checkpoint "
+            f"in `{args.checkpoint_dir / recipe}` (each process's first step excluded too)."
+            for recipe, n in resumed.items()
+        ),
     ]
     print("\n".join(lines))
     if not args.no_record:
