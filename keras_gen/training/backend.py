@@ -3,14 +3,27 @@
 Everything that touches ``tf.distribute``, ``tf.GradientTape`` or stateless TF
 random ops lives here, so that layers, losses and zoo models stay written in
 ``keras.ops`` only.
+
+Without a distribution strategy the helpers reduce to the single-device case:
+
+>>> num_replicas()
+1
+>>> float(global_batch_size(32))
+32.0
+>>> x = tf.constant([[1.0, 2.0], [3.0, 4.0]])
+>>> input_gradient_sq_norm(lambda t: 2.0 * t, x).numpy()  # d sum(2x)/dx = 2 per entry
+array([8., 8.], dtype=float32)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import keras
 import tensorflow as tf
+
+TensorLike = Any  # a tf.Tensor, a NumPy array or a Python number
 
 
 def num_replicas() -> int:
@@ -18,7 +31,7 @@ def num_replicas() -> int:
     return tf.distribute.get_strategy().num_replicas_in_sync
 
 
-def replica_id():
+def replica_id() -> tf.Tensor:
     """This replica's index in its sync group, as a scalar int32 tensor (0 without a strategy)."""
     context = tf.distribute.get_replica_context()
     if context is None:  # cross-replica context: not inside strategy.run
@@ -26,7 +39,7 @@ def replica_id():
     return tf.cast(context.replica_id_in_sync_group, tf.int32)
 
 
-def global_batch_size(local_batch_size):
+def global_batch_size(local_batch_size: TensorLike) -> tf.Tensor:
     """Sum of the per-replica batch sizes, as a float32 scalar.
 
     Exact also for an uneven last batch, unlike ``local_batch * num_replicas``.
@@ -38,7 +51,7 @@ def global_batch_size(local_batch_size):
     return context.all_reduce(tf.distribute.ReduceOp.SUM, local)
 
 
-def all_reduce_sum(value):
+def all_reduce_sum(value: TensorLike) -> TensorLike:
     """Sum ``value`` over the replicas (identity without a strategy or outside ``run``)."""
     context = tf.distribute.get_replica_context()
     if context is None or context.num_replicas_in_sync == 1:
@@ -63,7 +76,7 @@ def step_outputs(logs: dict) -> dict:
     return {name: tf.reshape(value, [1]) for name, value in logs.items()}
 
 
-def replica_seed(seed_generator: keras.random.SeedGenerator):
+def replica_seed(seed_generator: keras.random.SeedGenerator) -> tf.Tensor:
     """The next seed of ``seed_generator`` with this replica's id folded in.
 
     Keras draws the same seed on every replica of a MirroredStrategy (the
@@ -76,17 +89,21 @@ def replica_seed(seed_generator: keras.random.SeedGenerator):
     return seed
 
 
-def stateless_normal(shape, seed_generator: keras.random.SeedGenerator, dtype="float32"):
+def stateless_normal(
+    shape: TensorLike, seed_generator: keras.random.SeedGenerator, dtype: str = "float32"
+) -> tf.Tensor:
     """Standard normal noise from a layer's ``SeedGenerator``, different on every replica."""
     return tf.random.stateless_normal(shape, seed=replica_seed(seed_generator), dtype=dtype)
 
 
-def stateless_uniform(shape, seed_generator: keras.random.SeedGenerator, dtype="float32"):
+def stateless_uniform(
+    shape: TensorLike, seed_generator: keras.random.SeedGenerator, dtype: str = "float32"
+) -> tf.Tensor:
     """Uniform [0, 1) noise from a layer's ``SeedGenerator``, different on every replica."""
     return tf.random.stateless_uniform(shape, seed=replica_seed(seed_generator), dtype=dtype)
 
 
-def batch_jacobian_sq_norm(fn: Callable, x):
+def batch_jacobian_sq_norm(fn: Callable, x: TensorLike) -> tf.Tensor:
     """Per-example squared Frobenius norm of the Jacobian of ``fn`` at ``x``.
 
     ``fn`` maps a batch (B, ...) to a batch (B, d); the result has shape (B,).
@@ -100,7 +117,7 @@ def batch_jacobian_sq_norm(fn: Callable, x):
     return tf.reduce_sum(tf.square(jac), axis=-1)
 
 
-def input_gradient_sq_norm(fn: Callable, inputs):
+def input_gradient_sq_norm(fn: Callable, inputs: Any) -> tf.Tensor:
     """Per-example squared norm of the gradient of ``sum(fn(inputs))`` w.r.t. ``inputs``.
 
     ``inputs`` may be a nested structure (e.g. ALI's ``(x, z)``); the squared norms of all
@@ -123,7 +140,7 @@ def compiled(fn: Callable, *, reduce_retracing: bool = True) -> Callable:
     return tf.function(fn, reduce_retracing=reduce_retracing)
 
 
-def all_gather(value):
+def all_gather(value: TensorLike) -> TensorLike:
     """Concatenate ``value`` (same shape on every replica) over the replicas along axis 0.
 
     Identity without a strategy or outside ``strategy.run``. Used where every replica must
@@ -135,7 +152,9 @@ def all_gather(value):
     return context.all_gather(value, axis=0)
 
 
-def map_row_chunks(fn: Callable, x, chunk_rows: int, output_dtype="int32"):
+def map_row_chunks(
+    fn: Callable, x: TensorLike, chunk_rows: int, output_dtype: str = "int32"
+) -> tf.Tensor:
     """``fn`` applied to row chunks of a 2-D ``x``, one chunk at a time, results concatenated.
 
     Bounds the memory of a row-wise computation (e.g. an (N, K) distance matrix) to
@@ -180,7 +199,7 @@ def all_reduce_gradients(grads: list) -> list:
     return list(context.all_reduce(tf.distribute.ReduceOp.SUM, grads))
 
 
-def sync_assign(variables: list, values: list, op: str = "assign") -> None:
+def sync_assign(variables: Sequence, values: Sequence, op: str = "assign") -> None:
     """Assign ``values`` (the same on every replica) to possibly mirrored ``variables``.
 
     ``op`` is ``"assign"``, ``"assign_add"`` or ``"assign_sub"``. Works in a replica context
@@ -217,7 +236,7 @@ def _assign_sub(var, value):
 _UPDATES = {"assign": _assign, "assign_add": _assign_add, "assign_sub": _assign_sub}
 
 
-def cond_in_sync(pred, true_fn: Callable, false_fn: Callable, args: tuple = ()) -> None:
+def cond_in_sync(pred: TensorLike, true_fn: Callable, false_fn: Callable, args: tuple = ()) -> None:
     """``tf.cond(pred, true_fn(*args), false_fn(*args))`` for branches that update variables.
 
     ``pred`` and ``args`` must have the same value on every replica. The branches return
@@ -244,7 +263,7 @@ def _no_output(fn, args):
     fn(*args)
 
 
-def disable_all_reduce(optimizer) -> None:
+def disable_all_reduce(optimizer: keras.optimizers.Optimizer) -> None:
     """Make a Keras optimizer use its gradients as given, without summing them over replicas.
 
     Keras' TensorFlow optimizer sums the gradients inside ``apply`` (in
@@ -259,12 +278,12 @@ def _already_reduced(grads_and_vars):
     return list(grads_and_vars)
 
 
-def current_strategy():
+def current_strategy() -> tf.distribute.Strategy:
     """The ``tf.distribute`` strategy in scope (the default strategy outside any scope)."""
     return tf.distribute.get_strategy()
 
 
-def swap_variables(variables: list, others: list) -> None:
+def swap_variables(variables: Sequence, others: Sequence) -> None:
     """Swap the values of two lists of (possibly mirrored) variables, from eager code."""
     for var, other in zip(variables, others):
         var, other = _tf_variable(var), _tf_variable(other)
@@ -273,7 +292,9 @@ def swap_variables(variables: list, others: list) -> None:
         sync_assign([other], [saved])
 
 
-def stateless_normal_seeded(shape, seed, dtype="float32"):
+def stateless_normal_seeded(
+    shape: TensorLike, seed: TensorLike, dtype: str = "float32"
+) -> tf.Tensor:
     """Standard normal noise from an explicit ``seed`` (two integers or an int tensor pair).
 
     Unlike :func:`stateless_normal`, the replica id is NOT folded in: every replica draws
@@ -283,7 +304,7 @@ def stateless_normal_seeded(shape, seed, dtype="float32"):
     return tf.random.stateless_normal(shape, seed=seed, dtype=dtype)
 
 
-def snapshot(value):
+def snapshot(value: Any) -> tf.Tensor:
     """The current value of a variable (or tensor) as a tensor that later assignments keep.
 
     ``keras.ops.convert_to_tensor`` returns a Keras variable itself, which reads its NEW
