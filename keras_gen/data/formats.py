@@ -37,6 +37,7 @@ LOCAL_FORMATS = (
 
 
 def unknown_split(split: str, available: Iterable[str], source: object) -> ValueError:
+    """The error for a split that ``source`` does not have, listing the ones it has."""
     return ValueError(
         f"unknown split {split!r} for {source}: available splits are {sorted(available)}"
     )
@@ -161,6 +162,7 @@ def find_idx_files(folder: Path) -> dict[tuple[str, str], Path]:
 
 
 def read_idx_folder(files: dict[tuple[str, str], Path], split: str, source: Path) -> Arrays:
+    """Read ``split`` from MNIST idx files found by :func:`find_idx_files` (labels if present)."""
     splits = {s for s, kind in files if kind == "images"}
     if split not in splits:
         raise unknown_split(split, splits, source)
@@ -273,6 +275,7 @@ def _read_image_set(
 
 
 def read_image_folder(root: Path, split: str, limit: int | None) -> Arrays:
+    """Read ``split`` (at most ``limit`` images) from a folder laid out as :func:`select_images` says."""
     names = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
 
     def fetch(picked: list[str]) -> Iterator[tuple[str, bytes]]:
@@ -286,6 +289,7 @@ def _archive_name(name: str) -> str:
 
 
 def read_tar(path: Path, split: str, limit: int | None) -> Arrays:
+    """Read ``split`` (at most ``limit`` images) from a tar (optionally compressed) of an image folder."""
     with tarfile.open(path) as tar:
         members = {_archive_name(m.name): m for m in tar.getmembers() if m.isfile()}
 
@@ -302,6 +306,7 @@ def read_tar(path: Path, split: str, limit: int | None) -> Arrays:
 
 
 def read_zip(path: Path, split: str, limit: int | None) -> Arrays:
+    """Read ``split`` (at most ``limit`` images) from a zip of an image folder."""
     with zipfile.ZipFile(path) as archive:
         members = {_archive_name(i.filename): i for i in archive.infolist() if not i.is_dir()}
 
