@@ -275,7 +275,7 @@ def _read_image_set(
 
 
 def read_image_folder(root: Path, split: str, limit: int | None) -> Arrays:
-    """Read ``split`` (at most ``limit`` images) from a folder laid out as :func:`select_images` says."""
+    """Read ``split`` (up to ``limit`` images) from an image folder (see :func:`select_images`)."""
     names = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
 
     def fetch(picked: list[str]) -> Iterator[tuple[str, bytes]]:
@@ -289,7 +289,7 @@ def _archive_name(name: str) -> str:
 
 
 def read_tar(path: Path, split: str, limit: int | None) -> Arrays:
-    """Read ``split`` (at most ``limit`` images) from a tar (optionally compressed) of an image folder."""
+    """Read ``split`` (up to ``limit`` images) from a tar (.gz, .bz2, .xz) of an image folder."""
     with tarfile.open(path) as tar:
         members = {_archive_name(m.name): m for m in tar.getmembers() if m.isfile()}
 
@@ -306,7 +306,7 @@ def read_tar(path: Path, split: str, limit: int | None) -> Arrays:
 
 
 def read_zip(path: Path, split: str, limit: int | None) -> Arrays:
-    """Read ``split`` (at most ``limit`` images) from a zip of an image folder."""
+    """Read ``split`` (up to ``limit`` images) from a zip of an image folder."""
     with zipfile.ZipFile(path) as archive:
         members = {_archive_name(i.filename): i for i in archive.infolist() if not i.is_dir()}
 
