@@ -6,7 +6,8 @@ Two parts, both recorded in RESULTS.md:
   keras-io style DCGAN written here (``train_step`` overridden by hand, identical layers),
   interleaved repeats in the same process;
 - quality: the reference and keras-gen's DCGAN with the non-saturating, hinge, RSGAN and
-  WGAN-GP losses, each trained for the same number of generator updates (``--epochs``
+  WGAN-GP losses, and non-saturating + R1 (``ns_r1``, the form of that loss keras-gen
+  recommends), each trained for the same number of generator updates (``--epochs``
   epochs of the others; WGAN-GP's five discriminator steps per generator step read five
   times the images; ``--budget epochs`` gives every model the same images instead); then
   the Frechet classifier distance (FCD, features of keras-gen's shipped MNIST classifier,
@@ -55,7 +56,11 @@ LOSSES = {
     "hinge": ({"loss": "hinge"}, 1),
     "rsgan": ({"loss": "rsgan"}, 1),
     "wgan_gp": ({"loss": "wasserstein", "gradient_penalty": 10.0, "d_steps": 5}, 5),
+    # the non-saturating loss as keras-gen recommends it: with the R1 penalty on real images
+    # (Mescheder et al. 2018), as in the ns_r1 recipe of gan_recipes.py
+    "ns_r1": ({"loss": "non_saturating", "r1_penalty": 10.0}, 1),
 }
+LOSS_NAMES = {"reference": "non_saturating", "ns_r1": "non_saturating + R1 (gamma 10)"}
 
 
 def parse_args(argv=None):
@@ -478,7 +483,8 @@ def main(argv=None):
             )
             + f"(batch {args.batch_size} per discriminator step; WGAN-GP: 5 discriminator steps "
             "per generator step), Adam 2e-4 / beta_1 0.5 (WGAN-GP: 1e-4, betas 0.5/0.9, "
-            f"penalty 10); keras-gen's generators also keep an EMA (momentum {args.ema}). "
+            "penalty 10; ns_r1: R1 penalty 10 on the real images); keras-gen's generators also "
+            f"keep an EMA (momentum {args.ema}). "
             f"FCD of {args.samples:,} samples (seed 0) to the test set; lower is better. "
             "Train time excludes the evaluations.",
             "",
@@ -488,7 +494,7 @@ def main(argv=None):
         ]
         for variant, seconds, epochs, g_updates, traj, last in rows:
             name = "reference (keras-io style)" if variant == "reference" else "keras-gen DCGAN"
-            loss = "non_saturating" if variant == "reference" else variant
+            loss = LOSS_NAMES.get(variant, variant)
             fcd, fcd_ema = traj[-1][1], traj[-1][2]
             best = min(v for v in (fcd, fcd_ema) if v is not None)
             lines.append(
