@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from keras import ops
+from scipy.special import expit
 
 from keras_gen import optimizers as kgo
 from keras_gen import zoo
@@ -84,6 +85,30 @@ def test_gradient_and_r1_penalties_match_hand_computed_values():
     r1 = np.sum((2 * np.array([0.5, -2.0]) * TX) ** 2, axis=-1)
     np.testing.assert_allclose(logs["gradient_penalty"], gp.mean(), rtol=1e-5)
     np.testing.assert_allclose(logs["r1"], r1.mean(), rtol=1e-5)
+
+
+def test_r1_penalty_enters_the_discriminator_step_through_its_second_derivative():
+    # One SGD discriminator step of non-saturating + R1 against its hand-derived update:
+    # D(x) = sum_j v_j x_j^2 + b, so R1 = |2 v * x|^2 and d(gamma/2 R1)/dv = 4 gamma v x^2.
+    lr, gamma, v0 = 0.1, 3.0, np.array([0.5, -2.0])
+    model = _toy(critic=SquareCritic())
+    model.compile(
+        d_optimizer=keras.optimizers.SGD(lr),
+        g_optimizer=keras.optimizers.SGD(lr),
+        loss="non_saturating",
+        r1_penalty=gamma,
+    )
+    model.d.v.assign(v0)
+    w, c = model.g.get_weights()
+    fake = TZ @ w + c
+    d_real, d_fake = TX**2 @ v0, fake**2 @ v0  # b = 0
+    # d/dD softplus(-D) = -expit(-D); d/dD softplus(D) = expit(D); dD/dv = x^2, dD/db = 1
+    grad_v = np.mean(-expit(-d_real)[:, None] * TX**2 + expit(d_fake)[:, None] * fake**2, 0)
+    grad_v += 4 * gamma * v0 * np.mean(TX**2, axis=0)
+    grad_b = np.mean(-expit(-d_real) + expit(d_fake))
+    model.train_on_batch(TX, TZ)
+    np.testing.assert_allclose(model.d.v.numpy(), v0 - lr * grad_v, rtol=1e-5)
+    np.testing.assert_allclose(model.d.b.numpy(), -lr * grad_b, rtol=1e-5, atol=1e-7)
 
 
 def _ns_losses(model, x, z):
