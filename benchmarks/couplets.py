@@ -79,14 +79,16 @@ def main(argv=None):
         model.save(save_dir / f"{name.lower()}.keras")
         start = time.perf_counter()
         if name == "Seq2Seq":
-            hyps = model.generate(test_first, beam_width=args.beam_width, couplet=True)
-            free = model.generate(test_first, beam_width=args.beam_width)
+            hyps = model.generate_from(test_first, beam_width=args.beam_width, couplet=True)
+            free = model.generate_from(test_first, beam_width=args.beam_width)
         elif name == "CoupletCVAE":
             k = args.cvae_samples
-            samples = [model.generate(t, num_samples=k, seed=i) for i, t in enumerate(test_first)]
+            samples = [
+                model.generate_from(t, num_samples=k, seed=i) for i, t in enumerate(test_first)
+            ]
             hyps = [s[0] for s in samples]
             free = [
-                model.generate(t, num_samples=1, seed=i, no_repeat=False)[0]
+                model.generate_from(t, num_samples=1, seed=i, no_repeat=False)[0]
                 for i, t in enumerate(test_first)
             ]
             every = [line for s in samples for line in s]
@@ -98,8 +100,8 @@ def main(argv=None):
                 f"{100 * metrics.length_match_rate(firsts_k, every):.1f} |"
             )
         else:
-            hyps = model.generate(test_first)
-            free = model.generate(test_first, no_repeat=False)
+            hyps = model.generate_from(test_first)
+            free = model.generate_from(test_first, no_repeat=False)
         decode_s = time.perf_counter() - start
         outputs[name] = hyps
         rows.append(

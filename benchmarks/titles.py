@@ -86,7 +86,7 @@ def main(argv=None):
     model.save(args.save)
 
     def decode(bodies, k, alpha):
-        return model.generate(
+        return model.generate_from(
             bodies,
             beam_width=k,
             alpha=alpha,

@@ -1,4 +1,4 @@
-"""MNIST: VQ-VAE + gated PixelCNN prior, end to end with ``keras_gen.zoo.vqvae_pipeline``.
+"""MNIST: VQ-VAE + gated PixelCNN prior, end to end with ``keras_gen.pipelines.vqvae_prior``.
 
 Trains a VQ-VAE (K codes of dimension D on a 7x7 grid) on the 60k MNIST training
 images, a PixelCNN on their codes, and reports the prior's test negative
@@ -47,7 +47,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from keras_gen.zoo.vqvae_pipeline import train_pipeline
+    from keras_gen.pipelines.vqvae_prior import train_pipeline
 
     load_before = common.load_average()
     start = time.time()

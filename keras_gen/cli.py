@@ -50,8 +50,8 @@ import numpy as np
 
 from keras_gen import callbacks, cli_text, data, zoo
 from keras_gen.io import atomic_write, save_model_atomic
+from keras_gen.pipelines import vqvae_prior as vqvae_pipeline
 from keras_gen.training import distribute
-from keras_gen.zoo import vqvae_pipeline
 
 PROG = "keras-gen"
 MODEL_FILE = "model.keras"

@@ -9,7 +9,7 @@ TensorShape([2])
 """
 
 from keras_gen.losses import adversarial
-from keras_gen.losses.gaussian import gaussian_kl, gaussian_log_prob
+from keras_gen.losses.gaussian import gaussian_kl, gaussian_kl_free_bits, gaussian_log_prob
 from keras_gen.losses.likelihoods import (
     bernoulli_log_likelihood,
     discretized_gaussian_log_likelihood,
@@ -21,6 +21,7 @@ __all__ = [
     "bernoulli_log_likelihood",
     "discretized_gaussian_log_likelihood",
     "gaussian_kl",
+    "gaussian_kl_free_bits",
     "gaussian_log_likelihood",
     "gaussian_log_prob",
 ]

@@ -18,15 +18,7 @@ def _sum_features(t):
     return ops.sum(ops.reshape(t, (ops.shape(t)[0], -1)), axis=-1)
 
 
-def gaussian_kl(mean, log_var, prior_mean=None, prior_log_var=None):
-    """KL( N(mean, exp(log_var)) || N(prior_mean, exp(prior_log_var)) ), summed per example.
-
-    The prior defaults to the standard normal. Returns shape ``(batch,)`` in nats.
-
-    >>> import numpy as np
-    >>> float(gaussian_kl(np.zeros((1, 2)), np.zeros((1, 2)))[0])
-    0.0
-    """
+def _kl_per_dimension(mean, log_var, prior_mean=None, prior_log_var=None):
     mean, log_var = _f32(mean, log_var)
     if prior_mean is None and prior_log_var is None:
         kl = 0.5 * (ops.square(mean) + ops.exp(log_var) - 1.0 - log_var)
@@ -41,7 +33,39 @@ def gaussian_kl(mean, log_var, prior_mean=None, prior_log_var=None):
             + (ops.exp(log_var) + ops.square(mean - prior_mean)) / ops.exp(prior_log_var)
             - 1.0
         )
-    return _sum_features(kl)
+    return kl
+
+
+def gaussian_kl(mean, log_var, prior_mean=None, prior_log_var=None):
+    """KL( N(mean, exp(log_var)) || N(prior_mean, exp(prior_log_var)) ), summed per example.
+
+    The prior defaults to the standard normal. Returns shape ``(batch,)`` in nats.
+
+    >>> import numpy as np
+    >>> float(gaussian_kl(np.zeros((1, 2)), np.zeros((1, 2)))[0])
+    0.0
+    """
+    return _sum_features(_kl_per_dimension(mean, log_var, prior_mean, prior_log_var))
+
+
+def gaussian_kl_free_bits(mean, log_var, prior_mean=None, prior_log_var=None, free_bits=0.0):
+    """(KL per example, the KL a loss uses with "free bits" of ``free_bits`` nats per dimension).
+
+    Kingma et al. (2016): each latent dimension's KL is floored at ``free_bits`` in the
+    objective, so the optimizer gains nothing by pushing a dimension's KL below it (which
+    keeps a strong decoder from ignoring the code). The first value is the true KL, for
+    reporting. Both have shape ``(batch,)``, in nats.
+
+    >>> import numpy as np
+    >>> kl, floored = gaussian_kl_free_bits(np.zeros((1, 2)), np.zeros((1, 2)), free_bits=0.5)
+    >>> float(kl[0]), float(floored[0])
+    (0.0, 1.0)
+    """
+    per_dim = _kl_per_dimension(mean, log_var, prior_mean, prior_log_var)
+    kl = _sum_features(per_dim)
+    if free_bits > 0:
+        return kl, _sum_features(ops.maximum(per_dim, free_bits))
+    return kl, kl
 
 
 def gaussian_log_prob(x, mean=None, log_var=None):

@@ -1,7 +1,14 @@
-"""What every image model of the zoo shares: likelihoods, encode/decode helpers, batching."""
+"""What every image model of the zoo shares: likelihoods, encode/decode helpers, batching.
+
+The data shape is called ``image_shape`` everywhere (as in keras-hub's image models):
+``input_shape`` is a keyword of Keras' own layers with another meaning (the shape a
+``Sequential`` model builds its input from). ``input_shape=`` is still accepted, with a
+``DeprecationWarning``, because ``.keras`` files written before 0.2 carry it.
+"""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 
 import keras
@@ -11,6 +18,8 @@ from keras import ops
 from keras_gen import losses
 from keras_gen.training import GenerativeModel
 from keras_gen.zoo import networks
+from keras_gen.zoo.capabilities import Autoencoding, LabelConditional
+from keras_gen.zoo.checks import positive_int
 
 LIKELIHOODS = ("bernoulli", "gaussian", "discretized_gaussian")
 
@@ -44,7 +53,82 @@ def generation_labels(model, n: int, labels, seed: int | None) -> np.ndarray | N
     return labels
 
 
-class ImageModel(GenerativeModel):
+def image_shape_argument(image_shape, kwargs: dict, owner: str, default=None):
+    """``image_shape``, or the deprecated ``input_shape`` popped from ``kwargs``, or ``default``."""
+    if "input_shape" in kwargs:
+        old = kwargs.pop("input_shape")
+        if image_shape is not None:
+            raise ValueError(f"{owner}: pass image_shape only (input_shape is its old name)")
+        warnings.warn(
+            f"{owner}(input_shape=...) is deprecated; use image_shape=...",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        image_shape = old
+    if image_shape is None:
+        image_shape = default
+    if image_shape is None:
+        raise ValueError(f"{owner} needs image_shape, the (height, width, channels) of the data")
+    return image_shape
+
+
+def one_hot_labels(y, num_classes: int, owner: str):
+    """Labels ``y`` (ints, or one-hot rows) as float32 one-hot rows for a conditional model."""
+    if y is None:
+        raise ValueError(
+            f"{owner} is class-conditional: pass labels with the images, e.g. fit(x, y) or a "
+            "dataset of (x, y)"
+        )
+    y = ops.convert_to_tensor(y)
+    if ops.ndim(y) == 2 and y.shape[-1] == num_classes:
+        return ops.cast(y, "float32")
+    return ops.one_hot(ops.cast(ops.reshape(y, (-1,)), "int32"), num_classes)
+
+
+def check_batch_shape(x, image_shape: tuple[int, ...], owner: str) -> None:
+    """A clear error when a batch's image shape is not the model's."""
+    if tuple(x.shape[1:]) != tuple(image_shape):
+        raise ValueError(
+            f"{owner} expects images of shape {tuple(image_shape)}; got batches of shape "
+            f"{tuple(x.shape[1:])}"
+        )
+
+
+def standard_normal_codes(n, latent_dim: int, seed: int | None) -> np.ndarray:
+    """``n`` codes z ~ N(0, I) as float32 NumPy, reproducible with ``seed``."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((positive_int(n, "n"), latent_dim)).astype("float32")
+
+
+class CodeModel(Autoencoding, LabelConditional):
+    """``encode``/``decode``/``reconstruct``/``generate`` from two batch functions.
+
+    Subclasses implement ``_encode_batch(x)`` (codes) and ``_decode_batch(z)`` (images in
+    [0, 1]) and have ``latent_dim``; the prior is N(0, I).
+    """
+
+    def encode(self, x) -> np.ndarray:
+        """Codes of images ``x`` (NumPy array, shape (n, latent_dim))."""
+        return batched(self._encode_batch, [np.asarray(x, "float32")])
+
+    def decode(self, z) -> np.ndarray:
+        """Images in [0, 1] for codes ``z``."""
+        return batched(
+            lambda z: ops.cast(self._decode_batch(z), "float32"), [np.asarray(z, "float32")]
+        )
+
+    def reconstruct(self, x) -> np.ndarray:
+        """Decode the codes of ``x``: images in [0, 1]."""
+        return self.decode(self.encode(x))
+
+    def generate(self, n: int, seed: int | None = None, labels=None) -> np.ndarray:
+        """``n`` images decoded from prior samples z ~ N(0, I), reproducible with ``seed``."""
+        z = standard_normal_codes(n, self.latent_dim, seed)
+        generation_labels(self, len(z), labels, seed)  # unconditional: labels must be None
+        return self.decode(z)
+
+
+class ImageModel(Autoencoding, LabelConditional, GenerativeModel):
     """Base of the image autoencoders and VAEs: an encoder body, a decoder and a likelihood.
 
     Subclasses build their code head on ``self.encoder_body`` and implement
@@ -53,8 +137,8 @@ class ImageModel(GenerativeModel):
 
     def __init__(
         self,
-        input_shape: Sequence[int],
-        latent_dim: int,
+        image_shape: Sequence[int] | None = None,
+        latent_dim: int = 16,
         architecture: str = "mlp",
         likelihood: str = "bernoulli",
         hidden_units: Sequence[int] = (512, 256),
@@ -64,13 +148,12 @@ class ImageModel(GenerativeModel):
         term_names: Sequence[str] = ("loss",),
         **kwargs,
     ):
+        image_shape = image_shape_argument(image_shape, kwargs, type(self).__name__)
         super().__init__(term_names=term_names, **kwargs)
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}; got {likelihood!r}")
-        if int(latent_dim) < 1:
-            raise ValueError(f"latent_dim must be a positive integer; got {latent_dim!r}")
-        self.image_shape = networks.check_image_shape(input_shape, architecture, filters)
-        self.latent_dim = int(latent_dim)
+        self.image_shape = networks.check_image_shape(image_shape, architecture, filters)
+        self.latent_dim = positive_int(latent_dim, "latent_dim")
         self.architecture = architecture
         self.likelihood = likelihood
         self.hidden_units = tuple(int(u) for u in hidden_units)
@@ -125,15 +208,7 @@ class ImageModel(GenerativeModel):
     def _condition(self, y):
         if not self.num_classes:
             return None
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} is class-conditional: pass labels with the images, "
-                "e.g. fit(x, y) or a dataset of (x, y)"
-            )
-        y = ops.convert_to_tensor(y)
-        if ops.ndim(y) == 2 and y.shape[-1] == self.num_classes:
-            return ops.cast(y, "float32")
-        return ops.one_hot(ops.cast(ops.reshape(y, (-1,)), "int32"), self.num_classes)
+        return one_hot_labels(y, self.num_classes, type(self).__name__)
 
     def _with_condition(self, inputs, y):
         c = self._condition(y)
@@ -169,15 +244,13 @@ class ImageModel(GenerativeModel):
 
         Class-conditional models take ``labels`` (an int or ``n`` ints).
         """
-        if int(n) < 1:
-            raise ValueError(f"n must be a positive integer; got {n!r}")
-        z = self._sample_codes(int(n), seed)
-        return self.decode(z, generation_labels(self, int(n), labels, seed))
+        n = positive_int(n, "n")
+        return self.decode(self._sample_codes(n, seed), generation_labels(self, n, labels, seed))
 
     def get_config(self):
         return {
             **super().get_config(),
-            "input_shape": self.image_shape,
+            "image_shape": self.image_shape,
             "latent_dim": self.latent_dim,
             "architecture": self.architecture,
             "likelihood": self.likelihood,

@@ -13,21 +13,25 @@ import keras
 ARCHITECTURES = ("mlp", "conv")
 
 
-def check_image_shape(input_shape, architecture: str, filters: Sequence[int]) -> tuple[int, ...]:
-    """Validate an image shape for an architecture and return it as a tuple of ints."""
+def check_image_shape(image_shape, architecture: str, filters: Sequence[int]) -> tuple[int, ...]:
+    """Validate an image shape for an architecture and return it as a tuple of ints.
+
+    >>> check_image_shape([28, 28, 1], "conv", filters=(32, 64))
+    (28, 28, 1)
+    """
     if architecture not in ARCHITECTURES:
         raise ValueError(f"architecture must be one of {ARCHITECTURES}; got {architecture!r}")
     try:
-        shape = tuple(int(d) for d in input_shape)
-    except TypeError as err:
-        raise ValueError(f"input_shape must be a tuple of ints; got {input_shape!r}") from err
+        shape = tuple(int(d) for d in image_shape)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"image_shape must be a tuple of ints; got {image_shape!r}") from err
     if not shape or any(d < 1 for d in shape):
-        raise ValueError(f"input_shape must be a non-empty tuple of positive ints; got {shape}")
+        raise ValueError(f"image_shape must be a non-empty tuple of positive ints; got {shape}")
     if architecture == "conv":
         factor = 2 ** len(filters)
         if len(shape) != 3 or shape[0] % factor or shape[1] % factor:
             raise ValueError(
-                f"architecture='conv' expects input_shape (height, width, channels) with height "
+                f"architecture='conv' expects image_shape (height, width, channels) with height "
                 f"and width divisible by {factor}; got {shape}"
             )
     return shape

@@ -10,7 +10,7 @@ import tensorflow as tf
 from keras_gen import zoo
 from keras_gen.callbacks import KLAnnealing
 from keras_gen.text import END_ID, TextVocabulary, decoding, pipeline
-from keras_gen.zoo.text import _position_ban
+from keras_gen.zoo.seq2seq.seq2seq import _position_ban
 
 
 def _tagger(vocab, **kw):
@@ -44,11 +44,11 @@ def _data(name, couplets, couplet_vocab, sentences, word_vocab):
 
 def _generate(model, name, first):
     if name == "tagger":
-        return model.generate(first[:3])
+        return model.generate_from(first[:3])
     if name.startswith("seq2seq"):
-        return model.generate(first[:3], beam_width=2, couplet=True)
+        return model.generate_from(first[:3], beam_width=2, couplet=True)
     if name == "cvae":
-        return model.generate(first[0], num_samples=3, seed=1)
+        return model.generate_from(first[0], num_samples=3, seed=1)
     return model.generate(3, seed=1, max_length=6)
 
 
@@ -71,9 +71,9 @@ def test_tagger_never_repeats_the_first_lines_character_in_place(couplet_vocab):
     bias[spring] = 1e3
     model.head.bias.assign(bias)
     line = "春风春雨"
-    unconstrained = model.generate([line], no_repeat=False)[0]
+    unconstrained = model.generate_from([line], no_repeat=False)[0]
     assert unconstrained == "春春春春"
-    constrained = model.generate([line, "明月"])
+    constrained = model.generate_from([line, "明月"])
     assert len(constrained[0]) == 4 and len(constrained[1]) == 2
     for position, char in enumerate(constrained[0]):
         assert char != line[position]
@@ -85,7 +85,7 @@ def test_tagger_never_repeats_the_first_lines_character_in_place(couplet_vocab):
     stop = couplet_vocab.encode(["。"])[0, 0]
     bias[stop] = 2e3
     model.head.bias.assign(bias)
-    assert model.generate(["春。雨"])[0] == "。。。"
+    assert model.generate_from(["春。雨"])[0] == "。。。"
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["attention", "copy"])
@@ -340,20 +340,20 @@ def test_text_vae_tied_softmax_is_the_embedding_matrix_and_trains_it(
 
 def test_cvae_gives_different_second_lines_for_one_first_line(couplets, couplet_vocab):
     model = _cvae(couplet_vocab, seed=0)
-    samples = model.generate(couplets[0][0], num_samples=8, seed=0, temperature=1.0)
+    samples = model.generate_from(couplets[0][0], num_samples=8, seed=0, temperature=1.0)
     assert len(set(samples)) > 1
     assert all(len(s) == len(couplets[0][0]) for s in samples)
     with pytest.raises(ValueError, match="first_line"):
-        model.generate("  ")
+        model.generate_from("  ")
 
 
 def test_bad_generation_input_is_a_clear_error(couplet_vocab):
     tagger = _tagger(couplet_vocab)
     with pytest.raises(ValueError, match=r"first_lines\[1\] is empty"):
-        tagger.generate(["春风", ""])
+        tagger.generate_from(["春风", ""])
     with pytest.raises(ValueError, match="y is missing"):
         tagger.compute_terms(np.ones((2, 3), "int32"))
     with pytest.raises(ValueError, match="beam_width"):
-        _seq2seq(couplet_vocab).generate(["春风"], beam_width=0)
+        _seq2seq(couplet_vocab).generate_from(["春风"], beam_width=0)
     with pytest.raises(ValueError, match="cell must be one of"):
         zoo.TextVAE(TextVocabulary(["a"], level="word"), cell="rnn")

@@ -71,7 +71,7 @@ def test_log_likelihood_chunks_do_not_change_the_estimate():
         calls.append(1)
         return small(fn, arrays, num_samples, batch_size=batch_size, max_rows=7)
 
-    likelihood_module = __import__("keras_gen.zoo.vae", fromlist=["x"])
+    likelihood_module = __import__("keras_gen.zoo.vae.vae", fromlist=["x"])
     original = likelihood_module.importance_sampled_log_likelihood
     likelihood_module.importance_sampled_log_likelihood = spy
     try:

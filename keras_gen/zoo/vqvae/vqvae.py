@@ -10,55 +10,9 @@ from keras import ops
 
 from keras_gen.layers import VectorQuantizer
 from keras_gen.training import GenerativeModel
-from keras_gen.zoo.image_model import batched
-
-
-def _residual_stack(h, channels: int, residual_channels: int, num_layers: int, dtype):
-    """The paper's residual blocks: ``h + conv1x1(relu(conv3x3(relu(h))))``, then a ReLU."""
-    for _ in range(num_layers):
-        r = keras.layers.ReLU(dtype=dtype)(h)
-        r = keras.layers.Conv2D(residual_channels, 3, padding="same", dtype=dtype)(r)
-        r = keras.layers.ReLU(dtype=dtype)(r)
-        r = keras.layers.Conv2D(channels, 1, dtype=dtype)(r)
-        h = keras.layers.Add(dtype=dtype)([h, r])
-    return keras.layers.ReLU(dtype=dtype)(h)
-
-
-def vqvae_encoder(
-    image_shape, embedding_dim, hidden_channels, residual_channels, num_residual_layers, dtype
-) -> keras.Model:
-    """Images in [0, 1] (H, W, C) -> pre-quantization codes (H/4, W/4, embedding_dim)."""
-    x_in = keras.Input(image_shape, name="x")
-    # Sonnet's example feeds images in [-0.5, 0.5].
-    h = keras.layers.Rescaling(1.0, offset=-0.5, dtype=dtype)(x_in)
-    h = keras.layers.Conv2D(hidden_channels // 2, 4, 2, "same", activation="relu", dtype=dtype)(h)
-    h = keras.layers.Conv2D(hidden_channels, 4, 2, "same", activation="relu", dtype=dtype)(h)
-    h = keras.layers.Conv2D(hidden_channels, 3, 1, "same", dtype=dtype)(h)
-    h = _residual_stack(h, hidden_channels, residual_channels, num_residual_layers, dtype)
-    # float32: the codes are chosen from these values, so they get full precision.
-    z = keras.layers.Conv2D(embedding_dim, 1, dtype="float32", name="pre_quantization")(h)
-    return keras.Model(x_in, z, name="encoder")
-
-
-def vqvae_decoder(
-    grid_shape,
-    embedding_dim,
-    channels,
-    hidden_channels,
-    residual_channels,
-    num_residual_layers,
-    dtype,
-) -> keras.Model:
-    """Quantized codes (H/4, W/4, embedding_dim) -> images (H, W, C), unclipped, float32."""
-    z_in = keras.Input((*grid_shape, embedding_dim), name="quantized")
-    h = keras.layers.Conv2D(hidden_channels, 3, 1, "same", dtype=dtype)(z_in)
-    h = _residual_stack(h, hidden_channels, residual_channels, num_residual_layers, dtype)
-    h = keras.layers.Conv2DTranspose(
-        hidden_channels // 2, 4, 2, "same", activation="relu", dtype=dtype
-    )(h)
-    h = keras.layers.Conv2DTranspose(channels, 4, 2, "same", dtype="float32")(h)
-    out = keras.layers.Rescaling(1.0, offset=0.5, dtype="float32")(h)
-    return keras.Model(z_in, out, name="decoder")
+from keras_gen.zoo import networks
+from keras_gen.zoo.image_model import batched, image_shape_argument
+from keras_gen.zoo.vqvae.vqvae_networks import vqvae_decoder, vqvae_encoder
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
@@ -79,7 +33,8 @@ class VQVAE(GenerativeModel):
     :func:`keras_gen.zoo.vqvae_pipeline.train_pipeline` for the whole recipe.
 
     Args:
-        input_shape: (height, width, channels), height and width divisible by 4.
+        image_shape: (height, width, channels), height and width divisible by 4
+            (``input_shape=`` is its deprecated name).
         num_embeddings, embedding_dim, commitment_cost, codebook_update, decay,
             cosine, kmeans_init, restart_after: passed to
             :class:`~keras_gen.layers.VectorQuantizer`.
@@ -105,7 +60,7 @@ class VQVAE(GenerativeModel):
 
     def __init__(
         self,
-        input_shape: Sequence[int],
+        image_shape: Sequence[int] | None = None,
         num_embeddings: int = 512,
         embedding_dim: int = 64,
         commitment_cost: float = 0.25,
@@ -121,21 +76,13 @@ class VQVAE(GenerativeModel):
         seed: int | None = None,
         **kwargs,
     ):
+        image_shape = image_shape_argument(image_shape, kwargs, type(self).__name__)
         super().__init__(
             term_names=("loss", "reconstruction", "commitment", "codebook", "perplexity", "usage"),
             **kwargs,
         )
-        try:
-            shape = tuple(int(d) for d in input_shape)
-        except TypeError as err:
-            raise ValueError(
-                f"input_shape must be (height, width, channels); got {input_shape!r}"
-            ) from err
-        if len(shape) != 3 or min(shape) < 1 or shape[0] % 4 or shape[1] % 4:
-            raise ValueError(
-                "input_shape must be (height, width, channels) with height and width "
-                f"divisible by 4 (e.g. (28, 28, 1) or (32, 32, 3)); got {shape}"
-            )
+        # Two stride-2 convolutions: height and width divisible by 4.
+        shape = networks.check_image_shape(image_shape, "conv", filters=(0, 0))
         for name, value in (
             ("hidden_channels", hidden_channels),
             ("residual_channels", residual_channels),
@@ -295,7 +242,7 @@ class VQVAE(GenerativeModel):
         vq = self.quantizer
         return {
             **super().get_config(),
-            "input_shape": self.image_shape,
+            "image_shape": self.image_shape,
             "num_embeddings": vq.num_embeddings,
             "embedding_dim": vq.embedding_dim,
             "commitment_cost": vq.commitment_cost,

@@ -2,12 +2,12 @@
 
 From the command line (writes vqvae.keras, prior.keras, samples.png, metrics.json)::
 
-    python -m keras_gen.zoo.vqvae_pipeline --data mnist_mini --out runs/vqvae_mnist
+    python -m keras_gen.pipelines.vqvae_prior --data mnist_mini --out runs/vqvae_mnist
 
 In Python:
 
 >>> import os, tempfile
->>> from keras_gen.zoo.vqvae_pipeline import train_pipeline
+>>> from keras_gen.pipelines.vqvae_prior import train_pipeline
 >>> out = tempfile.mkdtemp()
 >>> result = train_pipeline("mnist_mini", out_dir=out, limit=32, vqvae_epochs=1, prior_epochs=1,
 ...                         num_samples=2, vqvae_kwargs={"num_embeddings": 16,
@@ -34,8 +34,7 @@ import numpy as np
 
 from keras_gen.data import load_arrays
 from keras_gen.io import atomic_write, save_model_atomic
-from keras_gen.zoo.pixelcnn import PixelCNN
-from keras_gen.zoo.vqvae import VQVAE
+from keras_gen.zoo import VQVAE, PixelCNN
 
 
 @dataclass
@@ -182,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv=None) -> int:
-    """``python -m keras_gen.zoo.vqvae_pipeline``: the pipeline from the command line."""
+    """``python -m keras_gen.pipelines.vqvae_prior``: the pipeline from the command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     return run(add_arguments(parser).parse_args(argv))
 

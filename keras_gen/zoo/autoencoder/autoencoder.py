@@ -38,7 +38,7 @@ class Autoencoder(ImageModel):
 
     def __init__(
         self,
-        input_shape: Sequence[int],
+        image_shape: Sequence[int] | None = None,
         latent_dim: int = 32,
         architecture: str = "mlp",
         likelihood: str = "bernoulli",
@@ -50,7 +50,7 @@ class Autoencoder(ImageModel):
         **kwargs,
     ):
         super().__init__(
-            input_shape,
+            image_shape,
             latent_dim,
             architecture=architecture,
             likelihood=likelihood,
@@ -112,13 +112,13 @@ class DenoisingAutoencoder(SavesSeedState, Autoencoder):
 
     def __init__(
         self,
-        input_shape: Sequence[int],
+        image_shape: Sequence[int] | None = None,
         noise: str = "gaussian",
         noise_level: float = 0.3,
         seed: int | None = None,
         **kwargs,
     ):
-        super().__init__(input_shape, **kwargs)
+        super().__init__(image_shape, **kwargs)
         if noise not in NOISES:
             raise ValueError(f"noise must be one of {NOISES}; got {noise!r}")
         if noise_level < 0 or (noise == "masking" and noise_level >= 1):
@@ -162,9 +162,11 @@ class ContractiveAutoencoder(Autoencoder):
     >>> cae = ContractiveAutoencoder((28, 28, 1), latent_dim=16, contraction=0.1)
     """
 
-    def __init__(self, input_shape: Sequence[int], contraction: float = 0.1, **kwargs):
+    def __init__(
+        self, image_shape: Sequence[int] | None = None, contraction: float = 0.1, **kwargs
+    ):
         kwargs.setdefault("code_activation", "sigmoid")
-        super().__init__(input_shape, term_names=("loss", "reconstruction", "jacobian"), **kwargs)
+        super().__init__(image_shape, term_names=("loss", "reconstruction", "jacobian"), **kwargs)
         if contraction < 0:
             raise ValueError(f"contraction must be >= 0; got {contraction!r}")
         self.contraction = float(contraction)
@@ -200,11 +202,11 @@ class LinearAutoencoder(Autoencoder):
     (2, 10)
     """
 
-    def __init__(self, input_shape: Sequence[int], latent_dim: int = 2, **kwargs):
+    def __init__(self, image_shape: Sequence[int] | None = None, latent_dim: int = 2, **kwargs):
         for fixed in ("architecture", "likelihood", "hidden_units", "activation"):
             kwargs.pop(fixed, None)
         super().__init__(
-            input_shape,
+            image_shape,
             latent_dim,
             architecture="mlp",
             likelihood="gaussian",
@@ -223,5 +225,5 @@ class LinearAutoencoder(Autoencoder):
         return ops.cast(params, "float32")  # not images: no clipping
 
     def decoder_kernel(self) -> np.ndarray:
-        """The decoder's weight matrix, shape (latent_dim, prod(input_shape))."""
+        """The decoder's weight matrix, shape (latent_dim, prod(image_shape))."""
         return ops.convert_to_numpy(self.decoder.layers[-2].kernel)

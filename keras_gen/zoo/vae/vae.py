@@ -12,11 +12,12 @@ from keras_gen import losses
 from keras_gen.layers import GaussianSampling
 from keras_gen.metrics.likelihood import importance_sampled_log_likelihood
 from keras_gen.training import backend
+from keras_gen.zoo.capabilities import KLWeighted, LogLikelihood
 from keras_gen.zoo.image_model import ImageModel, batched
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
-class VAE(ImageModel):
+class VAE(LogLikelihood, KLWeighted, ImageModel):
     """A VAE with a diagonal Gaussian posterior and a standard normal prior.
 
     Minimises ``reconstruction + beta * kl`` per example (the negative ELBO when
@@ -26,7 +27,8 @@ class VAE(ImageModel):
     ``reconstruction`` and ``kl`` in nats per example.
 
     Args:
-        input_shape: image shape (height, width, channels); "mlp" takes any shape.
+        image_shape: data shape, (height, width, channels) for images; "mlp" takes any
+            shape (``input_shape=`` is its deprecated name).
         latent_dim: size of the code z.
         architecture: "mlp" (dense layers) or "conv" (strided convolutions).
         likelihood: "bernoulli" (binary or [0, 1] images), "gaussian"
@@ -53,7 +55,7 @@ class VAE(ImageModel):
 
     def __init__(
         self,
-        input_shape: Sequence[int],
+        image_shape: Sequence[int] | None = None,
         latent_dim: int = 16,
         architecture: str = "mlp",
         likelihood: str = "bernoulli",
@@ -66,7 +68,7 @@ class VAE(ImageModel):
         **kwargs,
     ):
         super().__init__(
-            input_shape,
+            image_shape,
             latent_dim,
             architecture=architecture,
             likelihood=likelihood,
@@ -77,11 +79,7 @@ class VAE(ImageModel):
             term_names=("loss", "reconstruction", "kl"),
             **kwargs,
         )
-        if isinstance(beta, dict):
-            beta = keras.saving.deserialize_keras_object(beta)
-        if not callable(beta) and float(beta) < 0:
-            raise ValueError(f"beta must be >= 0 or a schedule; got {beta!r}")
-        self.beta = beta if callable(beta) else float(beta)
+        self._init_beta(beta)
         self.seed = seed
         # Heads in float32: log-variances lose too much in bfloat16.
         self.mean_head = keras.layers.Dense(self.latent_dim, name="encoder_mean", dtype="float32")
@@ -100,13 +98,6 @@ class VAE(ImageModel):
         """(mean, log_var) of q(z | x) as tensors."""
         h = self.encoder_body(self._with_condition(x, y), training=training)
         return self.mean_head(h), self.log_var_head(h)
-
-    def current_beta(self):
-        """The KL weight at the optimizer's current step."""
-        if not callable(self.beta):
-            return self.beta
-        step = self.optimizer.iterations if self.optimizer is not None else 0
-        return ops.cast(self.beta(step), "float32")
 
     def call(self, x, y=None, training=False):
         mean, log_var = self.encode_distribution(x, y, training=training)
@@ -191,10 +182,7 @@ class VAE(ImageModel):
         return ops.reshape(log_px_z + log_pz - log_qz_x, (k, -1))
 
     def get_config(self):
-        beta = self.beta
-        if callable(beta):
-            beta = keras.saving.serialize_keras_object(beta)
-        return {**super().get_config(), "beta": beta, "seed": self.seed}
+        return {**super().get_config(), "beta": self._beta_config(), "seed": self.seed}
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
@@ -214,10 +202,10 @@ class CVAE(VAE):
     (3, 28, 28, 1)
     """
 
-    def __init__(self, input_shape: Sequence[int], num_classes: int = 10, **kwargs):
+    def __init__(self, image_shape: Sequence[int] | None = None, num_classes: int = 10, **kwargs):
         if int(num_classes) < 2:
             raise ValueError(f"num_classes must be >= 2; got {num_classes!r}")
-        super().__init__(input_shape, num_classes=int(num_classes), **kwargs)
+        super().__init__(image_shape, num_classes=int(num_classes), **kwargs)
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes}

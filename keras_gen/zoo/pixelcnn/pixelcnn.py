@@ -9,27 +9,9 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_gen.layers import GatedActivation
 from keras_gen.training import GenerativeModel, backend
 from keras_gen.zoo.image_model import batched
-
-
-@keras.saving.register_keras_serializable(package="keras_gen")
-class GatedActivation(keras.layers.Layer):
-    """``tanh(a) * sigmoid(b)`` of the two halves (a, b) of the last axis.
-
-    Example:
-
-    >>> import numpy as np
-    >>> tuple(GatedActivation()(np.zeros((1, 4), "float32")).shape)
-    (1, 2)
-    """
-
-    def call(self, inputs):
-        a, b = ops.split(inputs, 2, axis=-1)
-        return ops.tanh(a) * ops.sigmoid(b)
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], input_shape[-1] // 2)
 
 
 def _shift_down(x, dtype):

@@ -1,0 +1,32 @@
+"""A softmax head that shares its matrix with an ``Embedding`` (tied input and output embeddings)."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+
+class TiedSoftmaxHead(keras.layers.Layer):
+    """Vocabulary logits ``h @ E.T + b`` that reuse an ``Embedding``'s matrix ``E``.
+
+    Only the bias is this layer's own weight; ``E`` is read from the embedding layer
+    at every call (and trained by both uses), so a model that owns both saves it once.
+    Built inside the model that owns the embedding, from that model's config.
+
+    >>> import numpy as np
+    >>> emb = keras.layers.Embedding(5, 3)
+    >>> emb.build((None,))
+    >>> head = TiedSoftmaxHead(emb)
+    >>> head(np.zeros((2, 3), "float32")).shape
+    TensorShape([2, 5])
+    """
+
+    def __init__(self, embedding: keras.layers.Embedding, **kwargs):
+        super().__init__(**kwargs)
+        # A function, not an attribute: tracking the layer here too would list E twice.
+        self._matrix = lambda: embedding.embeddings
+        self.bias = self.add_weight(shape=(embedding.input_dim,), initializer="zeros", name="bias")
+
+    def call(self, h):
+        matrix = ops.cast(self._matrix(), h.dtype)
+        return ops.matmul(h, ops.transpose(matrix)) + ops.cast(self.bias, h.dtype)
