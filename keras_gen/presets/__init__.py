@@ -1,0 +1,34 @@
+"""The one registry of named configurations of the zoo's models (see :mod:`.registry`).
+
+>>> from keras_gen import presets
+>>> "dcgan" in presets.names()
+True
+>>> presets.get("dcgan").recipe["loss"], presets.get("dcgan").recipe["r1_penalty"]
+('non_saturating', 10.0)
+"""
+
+from keras_gen.presets.registry import (
+    DataSpec,
+    Preset,
+    adam,
+    all_presets,
+    build_optimizer,
+    ema,
+    get,
+    names,
+    register_presets,
+    with_learning_rate,
+)
+
+__all__ = [
+    "DataSpec",
+    "Preset",
+    "adam",
+    "all_presets",
+    "build_optimizer",
+    "ema",
+    "get",
+    "names",
+    "register_presets",
+    "with_learning_rate",
+]
