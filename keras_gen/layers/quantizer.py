@@ -8,6 +8,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_gen.layers import codebook as vq
 from keras_gen.layers.seeding import SavesSeedState
 from keras_gen.training import backend
 
@@ -18,10 +19,6 @@ def _positive_int(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
         raise ValueError(f"{name} must be a positive integer; got {value!r}")
     return int(value)
-
-
-def _l2_normalize(x):
-    return x / ops.sqrt(ops.maximum(ops.sum(ops.square(x), axis=-1, keepdims=True), 1e-12))
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
@@ -46,10 +43,9 @@ class VectorQuantizer(SavesSeedState, keras.layers.Layer):
     state is the same on every replica: every replica computes the same
     codebook, equal to the one-device result on the global batch.
 
-    Distances are computed in float32 (also under mixed precision) as
-    ``||x||^2 - 2 x.e + ||e||^2`` with a matmul, in row chunks of at most
-    ``max_distance_elements`` distances: no (N, K, D) tensor and no unbounded
-    (N, K) one.
+    Distances are float32 (also under mixed precision), in row chunks of at most
+    ``max_distance_elements`` (:func:`keras_gen.layers.codebook.nearest_codes`). The maths
+    is in :mod:`keras_gen.layers.codebook`; this layer keeps the state.
 
     Args:
         num_embeddings: codebook size K.
@@ -183,7 +179,7 @@ class VectorQuantizer(SavesSeedState, keras.layers.Layer):
     def codebook(self):
         """The codebook as a float32 tensor (K, D), l2-normalised for a cosine codebook."""
         emb = ops.convert_to_tensor(self.embeddings)
-        return _l2_normalize(emb) if self.cosine else emb
+        return vq.l2_normalize(emb) if self.cosine else emb
 
     @property
     def ema_cluster_size(self):
@@ -193,45 +189,21 @@ class VectorQuantizer(SavesSeedState, keras.layers.Layer):
         return self.ema_cluster_size_hidden / self._debias()
 
     def _debias(self):
-        return ops.maximum(1.0 - ops.power(self.decay, self.ema_counter), 1e-12)
+        return vq.debias_factor(self.decay, self.ema_counter)
 
     def distances(self, x):
         """Squared distances (N, K) in float32 of rows ``x`` (N, D) to the codebook."""
         x = ops.cast(ops.convert_to_tensor(x), "float32")
         self._check_last_axis(x.shape, "x")
         if self.cosine:
-            x = _l2_normalize(x)
-        return self._distances(x, self.codebook())
-
-    @staticmethod
-    def _distances(rows, emb):
-        return (
-            ops.sum(ops.square(rows), axis=1, keepdims=True)
-            - 2.0 * ops.matmul(rows, ops.transpose(emb))
-            + ops.sum(ops.square(emb), axis=1)[None, :]
-        )
+            x = vq.l2_normalize(x)
+        return vq.squared_distances(x, self.codebook())
 
     def nearest(self, flat, emb=None):
         """Index of the nearest code for each row of ``flat`` (N, D float32), chunked."""
         emb = self.codebook() if emb is None else emb
         chunk_rows = max(1, self.max_distance_elements // self.num_embeddings)
-
-        def argmin(rows):
-            return ops.cast(ops.argmin(self._distances(rows, emb), axis=1), "int32")
-
-        n = flat.shape[0]
-        if n is not None:
-            if n <= chunk_rows:
-                return ops.stop_gradient(argmin(flat))
-            return ops.stop_gradient(backend.map_row_chunks(argmin, flat, chunk_rows))
-        # Batch size unknown when traced (as in fit): decide at run time.
-        return ops.stop_gradient(
-            ops.cond(
-                ops.shape(flat)[0] <= chunk_rows,
-                lambda: argmin(flat),
-                lambda: backend.map_row_chunks(argmin, flat, chunk_rows),
-            )
-        )
+        return vq.nearest_codes(flat, emb, chunk_rows)
 
     def quantize_vectors(self, inputs, training: bool = False) -> dict:
         """Quantize ``inputs`` (batch, ..., embedding_dim); update the codebook if training.
@@ -252,7 +224,7 @@ class VectorQuantizer(SavesSeedState, keras.layers.Layer):
         k, d = self.num_embeddings, self.embedding_dim
         x32 = ops.cast(x, "float32")
         if self.cosine:
-            x32 = _l2_normalize(x32)
+            x32 = vq.l2_normalize(x32)
         flat = ops.reshape(x32, (-1, d))
         emb = self.codebook()
         if training and self.kmeans_init:
@@ -260,27 +232,21 @@ class VectorQuantizer(SavesSeedState, keras.layers.Layer):
         idx = self.nearest(flat, emb)
         quant32 = ops.reshape(ops.take(emb, idx, axis=0), ops.shape(x32))
 
-        batch = ops.shape(x)[0]
-        commit_err = ops.reshape(ops.square(x32 - ops.stop_gradient(quant32)), (batch, -1))
-        code_err = ops.reshape(ops.square(ops.stop_gradient(x32) - quant32), (batch, -1))
+        commitment, codebook = vq.quantization_errors(x32, quant32)
         counts = backend.all_reduce_sum(
             ops.segment_sum(ops.ones_like(idx, "float32"), idx, num_segments=k)
         )
-        probs = counts / ops.maximum(ops.sum(counts), 1.0)
-        perplexity = ops.exp(-ops.sum(probs * ops.log(probs + 1e-10)))
-        usage = ops.mean(ops.cast(counts > 0, "float32"))
         if training:
             self._training_updates(flat, idx, counts)
 
         x_out = ops.cast(x32, x.dtype) if self.cosine else x
-        quantized = x_out + ops.stop_gradient(ops.cast(quant32, x.dtype) - x_out)
         return {
-            "quantized": quantized,
+            "quantized": vq.straight_through(x_out, quant32),
             "indices": ops.reshape(idx, ops.shape(x)[:-1]),
-            "commitment_loss": self.commitment_cost * ops.mean(commit_err, axis=1),
-            "codebook_loss": ops.mean(code_err, axis=1),
-            "perplexity": perplexity,
-            "usage": usage,
+            "commitment_loss": self.commitment_cost * commitment,
+            "codebook_loss": codebook,
+            "perplexity": vq.perplexity(counts),
+            "usage": ops.mean(ops.cast(counts > 0, "float32")),
         }
 
     def call(self, inputs, training=None):
@@ -306,12 +272,8 @@ class VectorQuantizer(SavesSeedState, keras.layers.Layer):
         try:
             values = ops.convert_to_numpy(idx)
         except Exception:  # symbolic tensor inside a graph: nothing to check here
-            values = None
-        if (
-            values is not None
-            and values.size
-            and (values.min() < 0 or values.max() >= self.num_embeddings)
-        ):
+            values = np.zeros(0)
+        if values.size and not 0 <= values.min() <= values.max() < self.num_embeddings:
             raise ValueError(
                 f"{self.name}: indices must be in [0, {self.num_embeddings}); "
                 f"got values in [{values.min()}, {values.max()}]"
@@ -322,38 +284,16 @@ class VectorQuantizer(SavesSeedState, keras.layers.Layer):
 
     # -- training-time updates ----------------------------------------------------------
 
-    def _shared_randint(self, shape, maxval):
-        # Same draw on every replica: the generator's state is mirrored, nothing is folded in.
-        u = keras.random.uniform(shape, seed=self.seed_generator)
-        return ops.cast(ops.minimum(ops.floor(u * maxval), maxval - 1), "int32")
-
-    def _local_sample(self, flat, rows):
-        # A different sample on each replica (the replica id is folded into the seed).
-        n = ops.cast(ops.shape(flat)[0], "float32")
-        u = backend.stateless_uniform((rows,), self.seed_generator)
-        pick = ops.cast(ops.minimum(ops.floor(u * n), ops.maximum(n - 1.0, 0.0)), "int32")
-        return ops.take(flat, pick, axis=0)
-
     def _maybe_kmeans_init(self, flat, emb):
         rows = math.ceil(max(4 * self.num_embeddings, 1024) / backend.num_replicas())
-        sample = backend.all_gather(self._local_sample(flat, rows))
-        start = self._shared_randint(
-            (self.num_embeddings,), ops.cast(ops.shape(sample)[0], "float32")
+        sample = backend.all_gather(vq.sample_rows(flat, rows, self.seed_generator))
+        start = vq.shared_random_indices(
+            (self.num_embeddings,), ops.cast(ops.shape(sample)[0], "float32"), self.seed_generator
         )
 
         def kmeans():
             centroids = ops.take(sample, start, axis=0)
-            for _ in range(self.kmeans_iters):
-                assign = ops.cast(ops.argmin(self._distances(sample, centroids), axis=1), "int32")
-                sums = ops.segment_sum(sample, assign, num_segments=self.num_embeddings)
-                sizes = ops.segment_sum(
-                    ops.ones_like(assign, "float32"), assign, num_segments=self.num_embeddings
-                )
-                means = sums / ops.maximum(sizes, 1.0)[:, None]
-                centroids = ops.where((sizes > 0)[:, None], means, centroids)
-                if self.cosine:
-                    centroids = _l2_normalize(centroids)
-            return centroids
+            return vq.kmeans(sample, centroids, self.kmeans_iters, self.cosine)
 
         emb = ops.cond(self.initialized > 0.5, lambda: emb, kmeans)
         self.initialized.assign(1.0)
@@ -366,49 +306,33 @@ class VectorQuantizer(SavesSeedState, keras.layers.Layer):
         self.code_counts.assign_add(counts)
         if self.codebook_update == "ema":
             dw = backend.all_reduce_sum(ops.segment_sum(flat, idx, num_segments=k))
-            keep = 1.0 - self.decay
             self.ema_counter.assign_add(1.0)
-            size_hidden = (
-                self.ema_cluster_size_hidden - (self.ema_cluster_size_hidden - counts) * keep
-            )
-            dw_hidden = self.ema_dw_hidden - (self.ema_dw_hidden - dw) * keep
+            size_hidden = vq.ema_update(self.ema_cluster_size_hidden, counts, self.decay)
+            dw_hidden = vq.ema_update(self.ema_dw_hidden, dw, self.decay)
             self.ema_cluster_size_hidden.assign(size_hidden)
             self.ema_dw_hidden.assign(dw_hidden)
             debias = self._debias()
-            sizes = size_hidden / debias
-            total = ops.sum(sizes)
-            smoothed = (sizes + self.epsilon) / (total + k * self.epsilon) * total
-            self.embeddings.assign((dw_hidden / debias) / smoothed[:, None])
+            self.embeddings.assign(
+                vq.ema_codebook(size_hidden / debias, dw_hidden / debias, self.epsilon)
+            )
         self._remember(flat)
         if self.restart_after is not None:
             self._restart(self.steps_since_used >= float(self.restart_after))
 
     def _remember(self, flat):
-        per_step = min(self.restart_buffer_size, 256)
-        rows = math.ceil(per_step / backend.num_replicas())
-        sample = backend.all_gather(self._local_sample(flat, rows))
-        n = ops.shape(sample)[0]
-        size = self.restart_buffer_size
-        positions = ops.mod(
-            ops.cast(self.buffer_position, "int32") + ops.arange(n, dtype="int32"), size
-        )
-        self.restart_buffer.assign(
-            ops.scatter_update(self.restart_buffer, positions[:, None], sample)
-        )
-        # Both stay below the buffer size, so the float32 counters remain exact.
-        n = ops.cast(n, "float32")
-        self.buffer_position.assign(ops.mod(self.buffer_position + n, float(size)))
-        self.buffer_filled.assign(ops.minimum(self.buffer_filled + n, float(size)))
+        rows = math.ceil(min(self.restart_buffer_size, 256) / backend.num_replicas())
+        sample = backend.all_gather(vq.sample_rows(flat, rows, self.seed_generator))
+        state = (self.restart_buffer, self.buffer_position, self.buffer_filled)
+        for variable, value in zip(state, vq.ring_buffer_write(*state, sample)):
+            variable.assign(value)
 
     def _restart(self, dead):
         """Re-initialise the codes where ``dead`` (bool (K,)) from the buffer; graph-safe."""
-        filled = ops.convert_to_tensor(self.buffer_filled)
-        dead = ops.logical_and(dead, filled > 0)
-        pick = self._shared_randint((self.num_embeddings,), ops.maximum(filled, 1.0))
-        candidates = ops.take(self.restart_buffer, pick, axis=0)
-        column = dead[:, None]
-        new_emb = ops.where(column, candidates, self.embeddings)
+        new_emb, candidates, dead = vq.restart_codes(
+            self.embeddings, dead, self.restart_buffer, self.buffer_filled, self.seed_generator
+        )
         self.embeddings.assign(new_emb)
+        column = dead[:, None]
         if self.codebook_update == "ema":
             # The restarted code counts as one fresh assignment of its new vector.
             debias = self._debias()

@@ -195,6 +195,19 @@ class GANQP(GANLoss):
     With ``t = r - f`` and ``d = scale * mean|x_r - x_f|`` (the L1 distance of the paired
     inputs, as in the paper's code, scale 10): D: ``-t + t^2 / (2 d)``; G: ``t`` (only its
     ``-f`` part has a gradient).
+
+    Args:
+        scale: the positive factor of the inputs' L1 distance in ``d``; default 10.0
+            (the paper's code).
+
+    Example:
+
+    >>> import numpy as np
+    >>> loss = GANQP(scale=1.0)
+    >>> real, fake = np.array([1.0]), np.array([0.0])  # t = 1
+    >>> x_real, x_fake = np.ones((1, 4)), np.zeros((1, 4))  # d = 1 * mean|1 - 0| = 1
+    >>> float(loss.discriminator(real, fake, real_inputs=x_real, fake_inputs=x_fake)[0])
+    -0.5
     """
 
     name = "gan_qp"
@@ -255,8 +268,15 @@ class FGAN(GANLoss):
     The variational bound ``F = E_real[g(v)] - E_fake[f*(g(v))]`` with the paper's output
     activation ``g`` (Table 2); D maximises it. The generator minimises
     ``-g(v_fake)`` (``generator_objective="alternative"``, what the paper trains with) or
-    ``-f*(g(v_fake))`` (``"saddle"``, the plain saddle point). Divergences: "kl",
-    "reverse_kl", "jensen_shannon", "pearson", "squared_hellinger", "total_variation".
+    ``-f*(g(v_fake))`` (``"saddle"``, the plain saddle point).
+
+    Args:
+        divergence: the f-divergence, one of "kl" (default), "reverse_kl",
+            "jensen_shannon", "pearson", "squared_hellinger", "total_variation"; the
+            loss's name is ``"f_" + divergence``.
+        generator_objective: "alternative" (default) or "saddle", as above.
+
+    Example:
 
     >>> import numpy as np
     >>> loss = FGAN("pearson")

@@ -13,6 +13,7 @@ from keras_gen.optimizers.base import (
     matches,
     resolve_pattern,
 )
+from keras_gen.optimizers.schedules import as_float
 from keras_gen.training import backend
 
 
@@ -34,6 +35,13 @@ class LRMultiplier(OptimizerWrapper):
     typo would otherwise silently train that layer at the full rate.
 
     EMA and Lookahead read the weights, so they must wrap LRMultiplier, not sit inside it.
+
+    Args:
+        multipliers: a non-empty mapping ``{key: multiplier}`` (or a list of
+            ``[key, multiplier]`` pairs, as in a saved config); keys are regexes or
+            layers as above, multipliers finite numbers >= 0.
+
+    Other arguments: see :class:`~keras_gen.optimizers.OptimizerWrapper`.
 
     Example:
 
@@ -75,12 +83,8 @@ class LRMultiplier(OptimizerWrapper):
         resolved = []
         for key, value in items:
             pattern = resolve_pattern(key, "LRMultiplier multipliers")
-            try:
-                value = float(value)
-            except (TypeError, ValueError) as err:
-                raise TypeError(
-                    f"LRMultiplier: multiplier for {pattern!r} must be a number; got {value!r}"
-                ) from err
+            message = f"LRMultiplier: multiplier for {pattern!r} must be a number; got {value!r}"
+            value = as_float(value, message)
             if not math.isfinite(value) or value < 0:
                 raise ValueError(
                     f"LRMultiplier: multiplier for {pattern!r} must be a finite number >= 0; "

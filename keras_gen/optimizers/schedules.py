@@ -14,6 +14,18 @@ from keras import ops
 LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 
 
+def as_float(value, message: str) -> float:
+    """``float(value)``, or a ``TypeError`` with ``message`` (a config value that is no number).
+
+    >>> as_float("0.5", "rate must be a number")
+    0.5
+    """
+    try:
+        return float(value)
+    except (TypeError, ValueError) as err:
+        raise TypeError(message) from err
+
+
 def _as_schedule(value):
     if isinstance(value, dict):
         return keras.saving.deserialize_keras_object(value)
@@ -26,6 +38,14 @@ class PiecewiseLinear(LearningRateSchedule):
 
     As in bert4keras: a point ``(0, 0.0)`` is added when the first step is not 0, and
     after the last point the last multiplier holds.
+
+    Args:
+        schedule: the points, a non-empty mapping ``{step: multiplier}`` (or a list of
+            ``[step, multiplier]`` pairs, as in a saved config) with distinct int steps
+            >= 0; the order does not matter.
+        learning_rate: the rate the multipliers scale; default 1.0 (the schedule then
+            gives the multiplier itself).
+        name: optional name of the schedule (kept in its config).
 
     Example:
 
@@ -80,6 +100,12 @@ class Warmup(LearningRateSchedule):
     already moves (``1 / warmup_steps`` of the rate), update ``warmup_steps`` has the
     full rate. ``after`` is evaluated at the same step (not shifted).
 
+    Args:
+        after: the rate to ramp up to: a number, a ``LearningRateSchedule`` (e.g. a
+            :class:`PiecewiseLinear`), or a serialized schedule dict (as in a saved config).
+        warmup_steps: length of the ramp in real updates, an int >= 1.
+        name: optional name of the schedule (kept in its config).
+
     Example:
 
     >>> s = Warmup(1e-3, warmup_steps=4)
@@ -92,12 +118,8 @@ class Warmup(LearningRateSchedule):
         if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 1:
             raise ValueError(f"Warmup: warmup_steps must be an int >= 1; got {warmup_steps!r}")
         if not isinstance(after, LearningRateSchedule):
-            try:
-                after = float(after)
-            except (TypeError, ValueError) as err:
-                raise TypeError(
-                    f"Warmup: after must be a number or a LearningRateSchedule; got {after!r}"
-                ) from err
+            message = f"Warmup: after must be a number or a LearningRateSchedule; got {after!r}"
+            after = as_float(after, message)
         self.after = after
         self.warmup_steps = warmup_steps
         self.name = name

@@ -46,6 +46,26 @@ class Transform:
 
     Subclasses implement ``transform_one(g, v, i, step)`` (one gradient) or override
     ``__call__`` (transforms that look at all gradients, like the global norm).
+
+    The argument below is shared by every transform; the subclasses' docstrings only
+    describe their own.
+
+    Args:
+        mask: which variables the transform touches; the others' gradients pass
+            unchanged. None (default): all of them. Otherwise a regex (searched with
+            ``re.search`` in ``variable.path``), a built layer or model (exactly its
+            trainable variables), or a list of these (their union). A key that matches
+            none of the optimizer's variables raises a ``ValueError`` at :meth:`build`.
+
+    Example:
+
+    >>> import numpy as np, keras
+    >>> w = keras.Variable(np.zeros(2, "float32"), name="kernel")
+    >>> b = keras.Variable(np.zeros(2, "float32"), name="bias")
+    >>> t = ClipByValue(1.0, mask="kernel")
+    >>> t.build([w, b])
+    >>> [np.asarray(g).tolist() for g in t([np.full(2, 3.0, "float32")] * 2, [w, b], 0)]
+    [[1.0, 1.0], [3.0, 3.0]]
     """
 
     transform_name = "transform"
@@ -87,6 +107,13 @@ class Transform:
         return f"{type(self).__name__}({args})"
 
 
+def _positive(owner: str, name: str, value) -> float:
+    """``value`` as a float, or a ValueError naming ``owner`` and ``name`` unless it is > 0."""
+    if not value > 0:
+        raise ValueError(f"{owner}: {name} must be > 0; got {value}")
+    return float(value)
+
+
 def _safe_norm(squares):
     # sqrt with a zero-safe gradient path is not needed here (no gradients flow through).
     return ops.sqrt(squares)
@@ -94,13 +121,27 @@ def _safe_norm(squares):
 
 @_register("clip_by_norm")
 class ClipByNorm(Transform):
-    """Rescale each variable's gradient to an L2 norm of at most ``max_norm``."""
+    """Rescale each variable's gradient to an L2 norm of at most ``max_norm``.
+
+    Each gradient is clipped on its own (see :class:`ClipByGlobalNorm` for all together).
+
+    Args:
+        max_norm: the largest L2 norm a variable's gradient keeps, > 0.
+
+    Other arguments: see :class:`Transform`.
+
+    Example:
+
+    >>> import numpy as np, keras
+    >>> w, b = keras.Variable(np.zeros(2, "float32")), keras.Variable(np.zeros(2, "float32"))
+    >>> grads = [np.array([3.0, 4.0], "float32"), np.array([0.3, 0.4], "float32")]
+    >>> [np.asarray(g, float).round(4).tolist() for g in ClipByNorm(1.0)(grads, [w, b], 0)]
+    [[0.6, 0.8], [0.3, 0.4]]
+    """
 
     def __init__(self, max_norm: float, mask=None):
         super().__init__(mask)
-        if not max_norm > 0:
-            raise ValueError(f"ClipByNorm: max_norm must be > 0; got {max_norm}")
-        self.max_norm = float(max_norm)
+        self.max_norm = _positive("ClipByNorm", "max_norm", max_norm)
 
     def transform_one(self, g, v, i, step):
         norm = _safe_norm(ops.sum(ops.square(g)))
@@ -115,13 +156,25 @@ class ClipByGlobalNorm(Transform):
     """Rescale the (masked) gradients together to a global L2 norm of at most ``max_norm``.
 
     A non-finite norm makes the gradients NaN (as in Keras), for ``skip_non_finite`` to see.
+
+    Args:
+        max_norm: the largest L2 norm of all the masked gradients together, > 0.
+
+    Other arguments: see :class:`Transform`.
+
+    Example:
+
+    >>> import numpy as np, keras
+    >>> w, b = keras.Variable(np.zeros(2, "float32")), keras.Variable(np.zeros(1, "float32"))
+    >>> grads = [np.array([3.0, 0.0], "float32"), np.array([4.0], "float32")]
+    >>> clipped = ClipByGlobalNorm(1.0)(grads, [w, b], 0)
+    >>> [np.asarray(g, float).round(4).tolist() for g in clipped]
+    [[0.6, 0.0], [0.8]]
     """
 
     def __init__(self, max_norm: float, mask=None):
         super().__init__(mask)
-        if not max_norm > 0:
-            raise ValueError(f"ClipByGlobalNorm: max_norm must be > 0; got {max_norm}")
-        self.max_norm = float(max_norm)
+        self.max_norm = _positive("ClipByGlobalNorm", "max_norm", max_norm)
 
     def __call__(self, grads, variables, step):
         chosen = [i for i, v in enumerate(variables) if self.selected(v)]
@@ -141,13 +194,17 @@ class ClipByGlobalNorm(Transform):
 
 @_register("clip_by_value")
 class ClipByValue(Transform):
-    """Clip every gradient entry to ``[-max_value, max_value]``."""
+    """Clip every gradient entry to ``[-max_value, max_value]``.
+
+    Args:
+        max_value: the bound on each entry's absolute value, > 0.
+
+    Other arguments: see :class:`Transform` (whose example uses this transform).
+    """
 
     def __init__(self, max_value: float, mask=None):
         super().__init__(mask)
-        if not max_value > 0:
-            raise ValueError(f"ClipByValue: max_value must be > 0; got {max_value}")
-        self.max_value = float(max_value)
+        self.max_value = _positive("ClipByValue", "max_value", max_value)
 
     def transform_one(self, g, v, i, step):
         return ops.clip(g, -self.max_value, self.max_value)
@@ -162,6 +219,8 @@ class Centralize(Transform):
 
     For Keras' kernel layout (``(in, out)`` dense, ``(h, w, in, out)`` conv) that is the mean
     per output unit. Variables of rank < 2 (biases, scales) are left alone.
+
+    Arguments: only ``mask``, see :class:`Transform`.
     """
 
     def transform_one(self, g, v, i, step):
@@ -177,6 +236,22 @@ class AddNoise(Transform):
     ``step`` counts real updates. The noise is drawn from stateless seeds made of
     ``seed``, the variable's index and the step, so it is the same on every replica (the
     replicas apply the same update) and reproducible after a save and load.
+
+    Args:
+        eta: the noise variance at step 0, >= 0; default 0.01 (0 adds nothing).
+        gamma: the decay exponent of the variance, >= 0; default 0.55 (the paper's).
+        seed: an int, combined with the variable's index and the step; default 0.
+
+    Other arguments: see :class:`Transform`.
+
+    Example:
+
+    >>> import numpy as np, keras
+    >>> w = keras.Variable(np.zeros(3, "float32"))
+    >>> grads = [np.zeros(3, "float32")]
+    >>> a, b = AddNoise(seed=1)(grads, [w], 5), AddNoise(seed=1)(grads, [w], 5)
+    >>> bool(np.all(np.asarray(a[0]) == np.asarray(b[0])))  # same seed and step: same noise
+    True
     """
 
     def __init__(self, eta: float = 0.01, gamma: float = 0.55, seed: int = 0, mask=None):
@@ -204,6 +279,8 @@ class SkipNonFinite(Transform):
 
     It checks the gradients as they are at its place in the chain; the skips are counted
     in ``GradientTransform.skipped_updates``.
+
+    Arguments: only ``mask``, see :class:`Transform`.
     """
 
     def __call__(self, grads, variables, step):
@@ -221,6 +298,19 @@ class Function(Transform):
 
     To save it in a ``.keras`` file, register ``fn`` with
     ``keras.saving.register_keras_serializable``.
+
+    Args:
+        fn: a callable ``fn(gradient, variable) -> gradient`` (or its serialized form,
+            as in a saved config), called once per masked variable.
+
+    Other arguments: see :class:`Transform`.
+
+    Example:
+
+    >>> import numpy as np, keras
+    >>> w = keras.Variable(np.zeros(2, "float32"))
+    >>> Function(lambda g, v: 2 * g)([np.ones(2, "float32")], [w], 0)[0].tolist()
+    [2.0, 2.0]
     """
 
     def __init__(self, fn: Callable, mask=None):

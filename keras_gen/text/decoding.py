@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from keras_gen.losses.categorical import sample_categorical
 from keras_gen.text.vocab import END_ID, PAD_ID, START_ID, UNK_ID
 
 
@@ -23,9 +24,33 @@ from keras_gen.text.vocab import END_ID, PAD_ID, START_ID, UNK_ID
 class SearchResult:
     """Token ids (batch, beams, length) sorted best first, with their scores.
 
-    ``log_probs`` is the summed log-probability of each hypothesis (end token
-    included), ``scores`` the same divided by the length penalty, ``lengths``
-    the number of tokens (end token included).
+    What :func:`beam_search` and :func:`greedy_search` return (greedy search has one
+    beam). The property ``best`` is ``tokens[:, 0]``, the best hypothesis of each
+    example, shape (batch, length).
+
+    Attributes:
+        tokens: int32 array (batch, beams, length) of the hypotheses' token ids, the
+            best first; the end token (3) closes a hypothesis and padding (0) follows
+            it. The start token is not included.
+        log_probs: float array (batch, beams), the summed log-probability of each
+            hypothesis (end token included).
+        scores: float array (batch, beams), ``log_probs`` divided by the length
+            penalty (:func:`length_penalty`; equal to ``log_probs`` without one), the
+            order of the beams.
+        lengths: int array (batch, beams), the number of tokens of each hypothesis,
+            end token included.
+
+    Example:
+
+    >>> import numpy as np
+    >>> result = SearchResult(
+    ...     tokens=np.array([[[5, 3, 0], [6, 7, 3]]]),
+    ...     log_probs=np.array([[-0.5, -0.9]]),
+    ...     scores=np.array([[-0.5, -0.9]]),
+    ...     lengths=np.array([[2, 3]]),
+    ... )
+    >>> result.best.tolist()
+    [[5, 3, 0]]
     """
 
     tokens: np.ndarray
@@ -185,13 +210,7 @@ def greedy_search(
             np.array(logp, np.float64)[:, None], t, finished, forbid, lengths, allow_unknown
         )
         logp = logp[:, 0]
-        if temperature > 0:
-            z = logp / temperature
-            p = np.exp(z - z.max(-1, keepdims=True))
-            p /= p.sum(-1, keepdims=True)
-            tokens = (p.cumsum(-1) > rng.random((b, 1))).argmax(-1).astype(np.int32)
-        else:
-            tokens = logp.argmax(-1).astype(np.int32)
+        tokens = sample_categorical(logp, temperature, rng).astype(np.int32)
         total += logp[np.arange(b), tokens]
         out_lengths += ~finished[:, 0]
         finished[:, 0] |= tokens == END_ID

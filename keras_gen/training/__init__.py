@@ -4,7 +4,8 @@
 """
 
 from keras_gen.training import backend
-from keras_gen.training.adversarial import AdversarialModel, Game, PlayerOptimizers
+from keras_gen.training.adversarial import AdversarialModel, Game
+from keras_gen.training.core import TrainingCore
 from keras_gen.training.distribute import (
     is_chief,
     make_strategy,
@@ -12,12 +13,14 @@ from keras_gen.training.distribute import (
     resolve_precision,
 )
 from keras_gen.training.model import GenerativeModel
+from keras_gen.training.players import PlayerOptimizers
 
 __all__ = [
     "AdversarialModel",
     "Game",
     "GenerativeModel",
     "PlayerOptimizers",
+    "TrainingCore",
     "backend",
     "is_chief",
     "make_strategy",

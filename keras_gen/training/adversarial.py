@@ -4,15 +4,16 @@ A zoo GAN only says what the game is (:meth:`AdversarialModel.game`: what the
 discriminator sees as real and as generated, plus any extra terms of the generator's
 player) and how the discriminator scores it (:meth:`AdversarialModel.discriminate`).
 This class owns the rest: the alternating updates with a configurable step ratio, the
-single-loss mode, loss scaling per player, reduction by the GLOBAL batch size, gradient
-penalties, both optimizers' state in ``.keras`` files and in ``BackupAndRestore``, and one
-``keras.metrics.Mean`` per reported term.
+single-loss mode, loss scaling per player and both optimizers' state in ``.keras`` files
+and in ``BackupAndRestore`` (:mod:`keras_gen.training.players`). The gradient penalties
+are functions of :mod:`keras_gen.losses.penalties`; the trackers, the reduction by the
+GLOBAL batch size and the build under ``tf.distribute`` are the shared
+:class:`~keras_gen.training.core.TrainingCore`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import weakref
 from typing import NamedTuple
 
 import keras
@@ -21,7 +22,12 @@ from keras import ops
 
 from keras_gen.layers.seeding import SavesSeedState
 from keras_gen.losses import adversarial as gan_losses
+from keras_gen.losses import penalties
 from keras_gen.training import backend
+from keras_gen.training.core import TrainingCore
+from keras_gen.training.players import PlayerOptimizers, averaging_optimizer, player_optimizers
+
+__all__ = ["AdversarialModel", "Game", "PlayerOptimizers"]
 
 
 class Game(NamedTuple):
@@ -38,88 +44,7 @@ class Game(NamedTuple):
     terms: dict | None = None
 
 
-@keras.saving.register_keras_serializable(package="keras_gen")
-class PlayerOptimizers(keras.optimizers.Optimizer):
-    """``model.optimizer`` of a two-player model: the generator's and the discriminator's.
-
-    Keras (``fit``, ``load_model``, ``BackupAndRestore``) builds ``model.optimizer`` on all
-    trainable variables before it restores a file; this optimizer builds each player's
-    optimizer on that player's variables, so both are created and restored (Keras'
-    ``BackupAndRestore`` alone would skip a second optimizer). Its ``iterations`` counts
-    train steps. It is not applied itself: the model applies each player's optimizer.
-
-    Example:
-
-    >>> opt = PlayerOptimizers(keras.optimizers.Adam(2e-4), keras.optimizers.Adam(2e-4))
-    >>> opt.generator.learning_rate.numpy().round(6)
-    np.float32(0.0002)
-    """
-
-    def __init__(self, generator, discriminator, *, name: str = "player_optimizers", **kwargs):
-        kwargs.pop("learning_rate", None)
-        super().__init__(learning_rate=0.0, name=name, **kwargs)
-        self.generator = keras.optimizers.get(generator)
-        self.discriminator = keras.optimizers.get(discriminator)
-        self._model_ref = None
-
-    def attach(self, model: AdversarialModel) -> None:
-        """Tell the optimizer whose players' variables it builds on."""
-        object.__setattr__(self, "_model_ref", weakref.ref(model))
-
-    def build(self, variables):
-        if self.built:
-            return
-        model = self._model_ref() if self._model_ref is not None else None
-        if model is None:
-            raise ValueError("PlayerOptimizers.build: compile an AdversarialModel with it first")
-        if not self.generator.built:
-            self.generator.build(model.generator_variables)
-        if not self.discriminator.built:
-            self.discriminator.build(model.discriminator_variables)
-        super().build(variables)
-
-    @property
-    def variables(self):
-        return self._variables[:] + list(self.generator.variables) + self.discriminator.variables
-
-    def save_own_variables(self, store):
-        # Keras' saving visits `generator` and `discriminator` by itself.
-        for i, variable in enumerate(self._variables):
-            store[str(i)] = keras.ops.convert_to_numpy(variable)
-
-    def load_own_variables(self, store):
-        for i, variable in enumerate(self._variables):
-            variable.assign(store[str(i)])
-
-    def apply(self, grads, trainable_variables=None):
-        raise NotImplementedError(
-            "PlayerOptimizers is applied per player: use .generator and .discriminator"
-        )
-
-    def finalize_variable_values(self, var_list):
-        model = self._model_ref() if self._model_ref is not None else None
-        if model is not None:
-            self.generator.finalize_variable_values(model.generator_variables)
-            self.discriminator.finalize_variable_values(model.discriminator_variables)
-
-    def get_config(self):
-        return {
-            "generator": keras.saving.serialize_keras_object(self.generator),
-            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
-            "name": self.name,
-        }
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        players = {
-            key: keras.saving.deserialize_keras_object(config.pop(key), custom_objects)
-            for key in ("generator", "discriminator")
-        }
-        return cls(**players, **config)
-
-
-class AdversarialModel(SavesSeedState, keras.Model):
+class AdversarialModel(SavesSeedState, TrainingCore):
     """Base class of two-player models (GANs, adversarial autoencoders, ALI/BiGAN).
 
     Subclasses implement:
@@ -151,7 +76,6 @@ class AdversarialModel(SavesSeedState, keras.Model):
         super().__init__(**kwargs)
         self.seed = seed
         self._penalty_seeds = keras.random.SeedGenerator(seed, name="penalty_seeds")
-        self._trackers: dict[str, keras.metrics.Mean] = {}
         self._game_config: dict = {}
 
     # -- what subclasses implement ----------------------------------------------------------
@@ -205,24 +129,13 @@ class AdversarialModel(SavesSeedState, keras.Model):
             generator_weight: lambda of the single-loss mode.
             **kwargs: passed to ``keras.Model.compile`` (e.g. ``steps_per_execution``).
         """
-        for key in ("loss_weights", "metrics", "weighted_metrics"):
-            if kwargs.get(key):
-                raise ValueError(f"{type(self).__name__}.compile does not take {key}=")
-        if int(d_steps) < 1 or int(g_steps) < 1:
-            raise ValueError(f"d_steps and g_steps must be >= 1; got {d_steps}, {g_steps}")
-        if gradient_penalty < 0 or r1_penalty < 0:
-            raise ValueError(
-                f"penalty weights must be >= 0; got gradient_penalty={gradient_penalty}, "
-                f"r1_penalty={r1_penalty}"
-            )
-        single = optimizer is not None
-        if single and (g_optimizer is not None or d_optimizer is not None):
-            raise ValueError(
-                "pass either optimizer= (single-loss mode) or g_optimizer=/d_optimizer= "
-                "(two players), not both"
-            )
-        if single and (int(d_steps) != 1 or int(g_steps) != 1):
-            raise ValueError("the single-loss mode takes one step for both players: d_steps=1")
+        self._check_compile_arguments(
+            kwargs,
+            (g_optimizer, d_optimizer),
+            optimizer,
+            (d_steps, g_steps),
+            (gradient_penalty, r1_penalty),
+        )
         self.gan_loss = gan_losses.get(loss)
         self._game_config = {
             "loss": keras.saving.serialize_keras_object(self.gan_loss),
@@ -232,40 +145,58 @@ class AdversarialModel(SavesSeedState, keras.Model):
             "r1_penalty": float(r1_penalty),
             "generator_weight": float(generator_weight),
         }
-        mixed_f16 = self.dtype_policy.name == "mixed_float16"
-        if single:
-            opt = keras.optimizers.get(optimizer)
-            self.single_loss = True
-        else:
-            self.single_loss = False
-            players = [
-                keras.optimizers.get(o)
-                if o is not None
-                else keras.optimizers.Adam(2e-4, beta_1=0.5, name=f"{who}_adam")
-                for o, who in ((g_optimizer, "g"), (d_optimizer, "d"))
-            ]
-            if mixed_f16:  # each player scales its own loss (own dynamic scale)
-                players = [
-                    p
-                    if isinstance(p, keras.optimizers.LossScaleOptimizer)
-                    else keras.optimizers.LossScaleOptimizer(p)
-                    for p in players
-                ]
-            opt = PlayerOptimizers(*players)
-            opt.attach(self)
-        super().compile(optimizer=opt, auto_scale_loss=single, **kwargs)
+        self.single_loss = optimizer is not None
+        super().compile(
+            optimizer=self._make_optimizer(g_optimizer, d_optimizer, optimizer),
+            auto_scale_loss=self.single_loss,
+            **kwargs,
+        )
         self._compile_kwargs = {
             k: v for k, v in kwargs.items() if k in ("steps_per_execution", "run_eagerly")
         }
+        self.set_term_names(self._reported_term_names())
+
+    def _check_compile_arguments(self, kwargs, players, optimizer, steps, weights) -> None:
+        for key in ("loss_weights", "metrics", "weighted_metrics"):
+            if kwargs.get(key):
+                raise ValueError(f"{type(self).__name__}.compile does not take {key}=")
+        (d_steps, g_steps), (gp, r1) = steps, weights
+        if int(d_steps) < 1 or int(g_steps) < 1:
+            raise ValueError(f"d_steps and g_steps must be >= 1; got {d_steps}, {g_steps}")
+        if gp < 0 or r1 < 0:
+            raise ValueError(
+                f"penalty weights must be >= 0; got gradient_penalty={gp}, r1_penalty={r1}"
+            )
+        if optimizer is None:
+            return
+        if any(p is not None for p in players):
+            raise ValueError(
+                "pass either optimizer= (single-loss mode) or g_optimizer=/d_optimizer= "
+                "(two players), not both"
+            )
+        if int(d_steps) != 1 or int(g_steps) != 1:
+            raise ValueError("the single-loss mode takes one step for both players: d_steps=1")
+
+    def _make_optimizer(self, g_optimizer, d_optimizer, optimizer):
+        """``model.optimizer``: the single loss's optimizer, or both players' together."""
+        if optimizer is not None:
+            return keras.optimizers.get(optimizer)
+        players = player_optimizers(
+            g_optimizer, d_optimizer, loss_scaling=self.dtype_policy.name == "mixed_float16"
+        )
+        players.attach(self)
+        return players
+
+    def _reported_term_names(self) -> list[str]:
         names = ["d_loss", "g_loss", "d_real", "d_fake"]
-        if gradient_penalty:
+        if self._game_config["gradient_penalty"]:
             names.append("gradient_penalty")
-        if r1_penalty:
+        if self._game_config["r1_penalty"]:
             names.append("r1")
         names += list(self.extra_term_names)
         if self.single_loss:
             names.append("loss")
-        self._trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        return names
 
     @property
     def extra_term_names(self) -> tuple[str, ...]:
@@ -302,25 +233,7 @@ class AdversarialModel(SavesSeedState, keras.Model):
         if self.built:
             self.optimizer.build(self.trainable_variables)
 
-    @property
-    def metrics(self):
-        return list(self._trackers.values())
-
-    @property
-    def term_names(self) -> tuple[str, ...]:
-        """Names of the reported terms (set by ``compile``), as in ``GenerativeModel``."""
-        return tuple(self._trackers)
-
     # -- the steps ------------------------------------------------------------------------
-
-    def _global_mean(self, values):
-        values = ops.cast(values, "float32")
-        total = backend.all_reduce_sum(ops.sum(values))
-        return total / backend.global_batch_size(ops.shape(values)[0])
-
-    def _reduce(self, per_example):
-        """The per-replica share of the global-batch mean (what the optimizers sum)."""
-        return ops.sum(per_example) / backend.global_batch_size(ops.shape(per_example)[0])
 
     def interpolation_weights(self, real):
         """The gradient penalty's weights ``u ~ U[0, 1]``, one per example (float32).
@@ -331,9 +244,7 @@ class AdversarialModel(SavesSeedState, keras.Model):
         return backend.stateless_uniform((ops.shape(first)[0],), self._penalty_seeds)
 
     def _input_gradient_sq_norm(self, inputs, y):
-        def critic(v):
-            return self.discriminate(v, y, training=True)
-
+        critic = lambda v: self.discriminate(v, y, training=True)  # noqa: E731
         return backend.input_gradient_sq_norm(critic, inputs)
 
     def _discriminator_terms(self, real, fake, y):
@@ -343,27 +254,21 @@ class AdversarialModel(SavesSeedState, keras.Model):
         r = self.discriminate(real, y, training=True)
         f = self.discriminate(fake, y, training=True)
         d_loss = self.gan_loss.discriminator(
-            r, f, mean=self._global_mean, real_inputs=real, fake_inputs=fake
+            r, f, mean=self.global_mean, real_inputs=real, fake_inputs=fake
         )
         terms = {"d_loss": d_loss, "d_real": r, "d_fake": f}
         objective = d_loss
         weight = self._game_config["gradient_penalty"]
         if weight:
-            u = self.interpolation_weights(real)
-
-            def mix(a, b):
-                shape = (-1,) + (1,) * (len(a.shape) - 1)
-                w = ops.reshape(ops.cast(u, "float32"), shape)
-                return w * ops.cast(a, "float32") + (1.0 - w) * ops.cast(b, "float32")
-
-            mixed = keras.tree.map_structure(mix, real, fake)
-            norm = ops.sqrt(self._input_gradient_sq_norm(mixed, y) + 1e-12)
-            terms["gradient_penalty"] = ops.square(norm - 1.0)
+            mixed = penalties.interpolate(real, fake, self.interpolation_weights(real))
+            terms["gradient_penalty"] = penalties.gradient_penalty(
+                self._input_gradient_sq_norm(mixed, y)
+            )
             objective = objective + weight * terms["gradient_penalty"]
         gamma = self._game_config["r1_penalty"]
         if gamma:
-            terms["r1"] = self._input_gradient_sq_norm(real, y)
-            objective = objective + 0.5 * gamma * terms["r1"]
+            terms["r1"] = self._input_gradient_sq_norm(real, y)  # reported without gamma / 2
+            objective = objective + penalties.r1_penalty(terms["r1"], gamma)
         return terms, objective
 
     def _generator_terms(self, game: Game, y):
@@ -372,11 +277,11 @@ class AdversarialModel(SavesSeedState, keras.Model):
         r = self.discriminate(game.real, y, training=True) if needs_real else None
         if self.symmetric_generator:  # swap the labels: fool D on both sides
             g_loss = self.gan_loss.discriminator(
-                f, r, mean=self._global_mean, real_inputs=game.fake, fake_inputs=game.real
+                f, r, mean=self.global_mean, real_inputs=game.fake, fake_inputs=game.real
             )
         else:
             g_loss = self.gan_loss.generator(
-                r, f, mean=self._global_mean, real_inputs=game.real, fake_inputs=game.fake
+                r, f, mean=self.global_mean, real_inputs=game.real, fake_inputs=game.fake
             )
         terms = {"g_loss": g_loss}
         objective = self.adversarial_weight * g_loss
@@ -388,7 +293,7 @@ class AdversarialModel(SavesSeedState, keras.Model):
     def _player_step(self, optimizer, variables, terms_fn, before_update=None):
         with tf.GradientTape() as tape:
             terms, objective = terms_fn()
-            loss = optimizer.scale_loss(self._reduce(objective))
+            loss = optimizer.scale_loss(self.global_batch_share(objective))
         grads = tape.gradient(loss, variables)
         if before_update is not None:
             before_update()
@@ -438,17 +343,16 @@ class AdversarialModel(SavesSeedState, keras.Model):
     def train_step(self, data):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         if self.single_loss:
-            terms = self._single_step(x, y)
-            self._update(terms)
-            return self._logs()
+            self.update_terms(self._single_step(x, y))
+            return self.step_logs()
         d_steps, g_steps = self._game_config["d_steps"], self._game_config["g_steps"]
         slices = [_slice(x, y, i, d_steps) for i in range(d_steps)]
         for xi, yi in slices:
-            self._update(self._d_step(xi, yi))
+            self.update_terms(self._d_step(xi, yi))
         for j in range(g_steps):
-            self._update(self._g_step(*slices[j % d_steps]))
+            self.update_terms(self._g_step(*slices[j % d_steps]))
         backend.sync_assign([self.optimizer.iterations], [self.optimizer.iterations + 1])
-        return self._logs()
+        return self.step_logs()
 
     def test_step(self, data):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -459,26 +363,13 @@ class AdversarialModel(SavesSeedState, keras.Model):
         if self.single_loss:
             w = self._game_config["generator_weight"]
             terms["loss"] = d_terms["d_loss"] + w * g_terms["g_loss"]
-        self._update({k: v for k, v in terms.items() if k in self._trackers})
-        return self._logs()
+        self.update_terms(terms)
+        return self.step_logs()
 
-    def _update(self, terms):
-        for name, value in terms.items():
-            if name in self._trackers:
-                self._trackers[name].update_state(ops.cast(value, "float32"))
-
-    def _logs(self):
-        return backend.step_outputs({m.name: m.result() for m in self.metrics})
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+    def built_without_data(self) -> bool:
         # The networks are built in __init__; under a strategy Keras would otherwise trace
         # a symbolic train step on the replica MEAN of the first batch.
-        if self._distribute_strategy is not None:
-            if self.optimizer is not None and not self.optimizer.built:
-                with self.distribute_strategy.scope():
-                    self.optimizer.build(self.trainable_variables)
-            return
-        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        return True
 
     # -- sampling with the EMA generator ----------------------------------------------------
 
@@ -488,25 +379,11 @@ class AdversarialModel(SavesSeedState, keras.Model):
 
         Needs ``keras_gen.optimizers.EMA`` around the generator's optimizer.
         """
-        opt = self.g_optimizer
-        if isinstance(opt, keras.optimizers.LossScaleOptimizer):
-            opt = opt.inner_optimizer
-        if not hasattr(opt, "averaged_weights") and not hasattr(opt, "chain"):
-            raise ValueError(
-                "ema_generator() needs keras_gen.optimizers.EMA around the generator's "
-                f"optimizer; g_optimizer is {type(opt).__name__}"
-            )
-        ema = next((o for o in opt.chain() if hasattr(o, "averaged_weights")), None)
-        if ema is None:
-            raise ValueError("ema_generator(): no keras_gen.optimizers.EMA in g_optimizer")
-        with ema.averaged_weights():
+        with averaging_optimizer(self.g_optimizer).averaged_weights():
             yield
 
     def get_config(self):
-        config = super().get_config()
-        config = {k: v for k, v in config.items() if k in ("name", "trainable", "dtype")}
-        config["seed"] = self.seed
-        return config
+        return {**super().get_config(), "seed": self.seed}
 
 
 def _slice(x, y, i: int, n: int):

@@ -2,10 +2,10 @@
 
 A zoo model only says WHAT it optimises: :meth:`GenerativeModel.compute_terms`
 returns named per-example terms, one of them ``"loss"`` (the objective). This
-class owns HOW: the gradient tape, loss scaling for ``mixed_float16``, the
-reduction by the global batch size under ``tf.distribute``, and one
-``keras.metrics.Mean`` per term, so every model is distribution- and
-precision-correct in the same way.
+class owns HOW: the gradient tape and loss scaling for ``mixed_float16``; with
+:class:`~keras_gen.training.core.TrainingCore` (shared with the two-player trainer), the
+reduction by the global batch size under ``tf.distribute`` and one ``keras.metrics.Mean``
+per term, so every model is distribution- and precision-correct in the same way.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_gen.training import backend
+from keras_gen.training.core import TrainingCore
 
 
-class GenerativeModel(keras.Model):
+class GenerativeModel(TrainingCore):
     """Base class for models trained by minimising named per-example loss terms.
 
     Subclasses pass the names of the terms they report to ``__init__`` and
@@ -55,10 +55,7 @@ class GenerativeModel(keras.Model):
         names = tuple(term_names)
         if "loss" not in names:
             raise ValueError(f"term_names must include 'loss'; got {names}")
-        if len(set(names)) != len(names):
-            raise ValueError(f"term_names must be unique; got {names}")
-        self._term_names = names
-        self._term_trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        self.set_term_names(names)
 
     # -- what subclasses implement --------------------------------------------------
 
@@ -69,11 +66,6 @@ class GenerativeModel(keras.Model):
     # -- the core ---------------------------------------------------------------------
 
     @property
-    def term_names(self) -> tuple[str, ...]:
-        """Names of the reported terms, in order; ``"loss"`` is the objective."""
-        return self._term_names
-
-    @property
     def metrics(self):
         # The terms first, then metrics that layers own (e.g. a bottleneck's KL).
         layer_metrics = [
@@ -81,18 +73,18 @@ class GenerativeModel(keras.Model):
             for layer in self._flatten_layers(include_self=False, recursive=False)
             for m in layer.metrics
         ]
-        return list(self._term_trackers.values()) + layer_metrics
+        return super().metrics + layer_metrics
 
     def _terms_and_objective(self, data, training: bool):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         terms = self.compute_terms(x, y=y, training=training)
-        missing = set(self._term_names) - set(terms)
+        missing = set(self.term_names) - set(terms)
         if missing:
             raise ValueError(
                 f"{type(self).__name__}.compute_terms() did not return {sorted(missing)}"
             )
         local_n = ops.shape(tf.nest.flatten(x)[0])[0]
-        terms = {name: ops.cast(terms[name], "float32") for name in self._term_names}
+        terms = {name: ops.cast(terms[name], "float32") for name in self.term_names}
         per_example = terms["loss"]
         if ops.ndim(per_example) == 0:
             per_example = ops.broadcast_to(per_example, (local_n,))
@@ -103,19 +95,7 @@ class GenerativeModel(keras.Model):
         if sample_weight is not None:
             per_example = per_example * ops.cast(ops.reshape(sample_weight, (-1,)), "float32")
         terms["loss"] = per_example
-        # Dividing the local sum by the GLOBAL batch size makes the optimizer's
-        # cross-replica gradient sum equal the gradient of the global mean.
-        objective = ops.sum(per_example) / backend.global_batch_size(local_n)
-        return terms, objective, local_n
-
-    def _update_trackers(self, terms, local_n):
-        for name, value in terms.items():
-            tracker = self._term_trackers[name]
-            if ops.ndim(value) == 0:
-                tracker.update_state(value, sample_weight=local_n)
-            else:
-                tracker.update_state(value)
-        return backend.step_outputs({metric.name: metric.result() for metric in self.metrics})
+        return terms, self.global_batch_share(per_example), local_n
 
     def train_step(self, data):
         with tf.GradientTape() as tape:
@@ -124,26 +104,10 @@ class GenerativeModel(keras.Model):
         variables = self.trainable_variables  # after the forward pass, which may build layers
         grads = tape.gradient(scaled, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
-        return self._update_trackers(terms, local_n)
+        self.update_terms(terms, local_n)
+        return self.step_logs()
 
     def test_step(self, data):
         terms, _, local_n = self._terms_and_objective(data, training=False)
-        return self._update_trackers(terms, local_n)
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        # Keras (3.15) builds a distributed model from the MEAN of the first batch over the
-        # replicas, which fails when that batch is split unevenly (e.g. 31 examples on 2
-        # replicas). A model whose layers are all built needs only its optimizer built.
-        if self._distribute_strategy is not None and all(
-            layer.built for layer in self._flatten_layers()
-        ):
-            if self.optimizer is not None and not self.optimizer.built:
-                with self.distribute_strategy.scope():
-                    self.optimizer.build(self.trainable_variables)
-            return
-        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
-
-    def get_config(self):
-        # Subclasses add their constructor arguments; term_names follow from them.
-        config = super().get_config()
-        return {k: v for k, v in config.items() if k in ("name", "trainable", "dtype")}
+        self.update_terms(terms, local_n)
+        return self.step_logs()

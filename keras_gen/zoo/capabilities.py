@@ -125,3 +125,37 @@ class KLWeighted:
 
     def _beta_config(self):
         return keras.saving.serialize_keras_object(self.beta) if callable(self.beta) else self.beta
+
+
+class FromPreset:
+    """Every zoo model loads from and saves to a trained preset (see ``keras_gen.presets``).
+
+    One implementation for all: ``VAE.from_preset(...)`` and ``DCGAN.from_preset(...)``
+    differ only in the class they insist on.
+    """
+
+    @classmethod
+    def from_preset(cls, name_or_path, compile: bool = True, **kwargs):
+        """A trained model of this class from a preset name, folder, ``.keras`` file or URL.
+
+        Args:
+            name_or_path: what :func:`keras_gen.presets.load` takes.
+            compile: compile it with its preset's recipe, so that ``fit`` continues
+                training at once (the optimizer state is not shipped).
+            **kwargs: ``file_hash``, ``cache_dir`` for URLs.
+        """
+        from keras_gen.presets import load
+
+        model = load(name_or_path, compile=compile, **kwargs)
+        if not isinstance(model, cls):
+            raise ValueError(
+                f"{name_or_path} holds a {type(model).__name__}, not a {cls.__name__}; load "
+                f"it with {type(model).__name__}.from_preset or keras_gen.presets.load"
+            )
+        return model
+
+    def save_to_preset(self, directory, preset: str | None = None, card=None, **kwargs):
+        """Write this model as a preset folder (``keras_gen.presets.save_to_preset``)."""
+        from keras_gen.presets import save_to_preset
+
+        return save_to_preset(self, directory, preset=preset, card=card, **kwargs)

@@ -18,7 +18,7 @@ from keras import ops
 from keras_gen import losses
 from keras_gen.training import GenerativeModel
 from keras_gen.zoo import networks
-from keras_gen.zoo.capabilities import Autoencoding, LabelConditional
+from keras_gen.zoo.capabilities import Autoencoding, FromPreset, LabelConditional
 from keras_gen.zoo.checks import positive_int
 
 LIKELIHOODS = ("bernoulli", "gaussian", "discretized_gaussian")
@@ -100,7 +100,7 @@ def standard_normal_codes(n, latent_dim: int, seed: int | None) -> np.ndarray:
     return rng.standard_normal((positive_int(n, "n"), latent_dim)).astype("float32")
 
 
-class CodeModel(Autoencoding, LabelConditional):
+class CodeModel(FromPreset, Autoencoding, LabelConditional):
     """``encode``/``decode``/``reconstruct``/``generate`` from two batch functions.
 
     Subclasses implement ``_encode_batch(x)`` (codes) and ``_decode_batch(z)`` (images in
@@ -128,11 +128,28 @@ class CodeModel(Autoencoding, LabelConditional):
         return self.decode(z)
 
 
-class ImageModel(Autoencoding, LabelConditional, GenerativeModel):
+class ImageModel(FromPreset, Autoencoding, LabelConditional, GenerativeModel):
     """Base of the image autoencoders and VAEs: an encoder body, a decoder and a likelihood.
 
     Subclasses build their code head on ``self.encoder_body`` and implement
-    ``compute_terms``, ``encode`` and ``_sample_codes``.
+    ``compute_terms``, ``encode`` and ``_sample_codes``. The arguments below are shared
+    by every subclass (``Autoencoder``, ``VAE``, ...), which document only their own.
+
+    Args:
+        image_shape: data shape, (height, width, channels) for images; ``"mlp"`` takes
+            any shape (``input_shape=`` is its deprecated name).
+        latent_dim: size of the code z.
+        architecture: ``"mlp"`` (dense layers) or ``"conv"`` (stride-2 convolutions).
+        likelihood: ``"bernoulli"`` (binary or [0, 1] images), ``"gaussian"``
+            (continuous, learned per-channel scale) or ``"discretized_gaussian"`` (8-bit
+            images, a proper discrete likelihood).
+        hidden_units: dense layers of the encoder (mirrored in the decoder).
+        filters: conv layers (stride 2 each) for ``architecture="conv"``; height and
+            width must be divisible by ``2 ** len(filters)``.
+        activation: hidden activation.
+        num_classes: > 0 conditions the encoder and decoder on one-hot labels.
+        term_names: the loss terms the subclass reports (see ``GenerativeModel``).
+        **kwargs: passed to ``keras.Model`` (``name``, ``dtype``).
     """
 
     def __init__(

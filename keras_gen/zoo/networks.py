@@ -7,6 +7,7 @@ replace or reuse them (``model.encoder.summary()``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import keras
 
@@ -37,67 +38,73 @@ def check_image_shape(image_shape, architecture: str, filters: Sequence[int]) ->
     return shape
 
 
+class BodyOptions(NamedTuple):
+    """The options that :func:`encoder_body` and :func:`decoder_body` share.
+
+    The decoder mirrors the encoder: the same dense layers in reverse order, then
+    transposed convolutions for ``architecture="conv"``.
+    """
+
+    architecture: str
+    hidden_units: Sequence[int]
+    filters: Sequence[int]
+    activation: str
+    num_conditions: int = 0  # > 0: a one-hot condition input of that size
+    dtype: Any = None
+
+
+def _with_condition(h, inputs: list, options: BodyOptions, prefix: str):
+    """``h`` joined with a new one-hot condition input (added to ``inputs``), if any."""
+    if not options.num_conditions:
+        return h
+    c_in = keras.Input((options.num_conditions,), name="condition")
+    inputs.append(c_in)
+    return keras.layers.Concatenate(dtype=options.dtype, name=f"{prefix}_condition")([h, c_in])
+
+
 def encoder_body(
-    input_shape: tuple[int, ...],
-    architecture: str,
-    hidden_units: Sequence[int],
-    filters: Sequence[int],
-    activation: str,
-    num_conditions: int = 0,
-    dtype=None,
-    name: str = "encoder_body",
+    input_shape: tuple[int, ...], name: str = "encoder_body", **options: Any
 ) -> keras.Model:
-    """Image (and optional one-hot condition) -> feature vector."""
+    """Image (and optional one-hot condition) -> feature vector; ``options``: BodyOptions."""
+    opts = BodyOptions(**options)
+    dtype, activation = opts.dtype, opts.activation
     # Layer names start with "encoder_", so variable paths match patterns like "encoder.*"
     # (e.g. for keras_gen.optimizers.LRMultiplier) and stay stable across models.
     x_in = keras.Input(input_shape, name="x")
     h = x_in
-    if architecture == "conv":
-        for i, f in enumerate(filters):
+    if opts.architecture == "conv":
+        for i, f in enumerate(opts.filters):
             h = keras.layers.Conv2D(
                 f, 3, 2, "same", activation=activation, dtype=dtype, name=f"encoder_conv_{i}"
             )(h)
     h = keras.layers.Flatten(dtype=dtype, name="encoder_flatten")(h)
     inputs = [x_in]
-    if num_conditions:
-        c_in = keras.Input((num_conditions,), name="condition")
-        h = keras.layers.Concatenate(dtype=dtype, name="encoder_condition")([h, c_in])
-        inputs.append(c_in)
-    for i, units in enumerate(hidden_units):
+    h = _with_condition(h, inputs, opts, "encoder")
+    for i, units in enumerate(opts.hidden_units):
         h = keras.layers.Dense(
             units, activation=activation, dtype=dtype, name=f"encoder_dense_{i}"
         )(h)
-    return keras.Model(inputs if num_conditions else x_in, h, name=name)
+    return keras.Model(inputs if len(inputs) > 1 else x_in, h, name=name)
 
 
 def decoder_body(
-    latent_dim: int,
-    output_shape: tuple[int, ...],
-    architecture: str,
-    hidden_units: Sequence[int],
-    filters: Sequence[int],
-    activation: str,
-    num_conditions: int = 0,
-    dtype=None,
-    name: str = "decoder",
+    latent_dim: int, output_shape: tuple[int, ...], name: str = "decoder", **options: Any
 ) -> keras.Model:
     """Code (and optional one-hot condition) -> one unconstrained value per output pixel.
 
-    The last layer runs in float32 (the usual mixed-precision practice for
-    outputs that feed a likelihood).
+    ``options``: the fields of :class:`BodyOptions`. The last layer runs in float32 (the
+    usual mixed-precision practice for outputs that feed a likelihood).
     """
+    opts = BodyOptions(**options)
+    dtype, activation, filters = opts.dtype, opts.activation, opts.filters
     z_in = keras.Input((latent_dim,), name="z")
-    h = z_in
     inputs = [z_in]
-    if num_conditions:
-        c_in = keras.Input((num_conditions,), name="condition")
-        h = keras.layers.Concatenate(dtype=dtype, name="decoder_condition")([h, c_in])
-        inputs.append(c_in)
-    for i, units in enumerate(reversed(hidden_units)):
+    h = _with_condition(z_in, inputs, opts, "decoder")
+    for i, units in enumerate(reversed(opts.hidden_units)):
         h = keras.layers.Dense(
             units, activation=activation, dtype=dtype, name=f"decoder_dense_{i}"
         )(h)
-    if architecture == "conv":
+    if opts.architecture == "conv":
         factor = 2 ** len(filters)
         height, width, channels = output_shape
         grid = (height // factor, width // factor, filters[-1])
@@ -118,4 +125,4 @@ def decoder_body(
             size *= d
         h = keras.layers.Dense(size, dtype="float32", name="decoder_output")(h)
         out = keras.layers.Reshape(output_shape, dtype="float32", name="decoder_reshape")(h)
-    return keras.Model(inputs if num_conditions else z_in, out, name=name)
+    return keras.Model(inputs if len(inputs) > 1 else z_in, out, name=name)

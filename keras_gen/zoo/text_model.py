@@ -15,6 +15,7 @@ from keras import ops
 
 from keras_gen.text.vocab import PAD_ID, TextVocabulary
 from keras_gen.training import GenerativeModel
+from keras_gen.zoo.capabilities import FromPreset
 
 CELLS = ("lstm", "gru")
 
@@ -58,12 +59,6 @@ def check_texts(texts, name="texts"):
     return texts
 
 
-def log_softmax_np(logits):
-    logits = np.asarray(logits, np.float64)
-    logits = logits - logits.max(-1, keepdims=True)
-    return logits - np.log(np.exp(logits).sum(-1, keepdims=True))
-
-
 def reorder_state(state, rows):
     return [ops.take(s, rows, axis=0) for s in state]
 
@@ -75,8 +70,18 @@ def ban_in_place(logits, x, vocab: TextVocabulary):
     logits[b, t, x[b, t]] = -np.inf
 
 
-class TextModel(GenerativeModel):
-    """Shared plumbing: the vocabulary, raw-text encoding, a dummy build."""
+class TextModel(FromPreset, GenerativeModel):
+    """Base of the text models: the vocabulary, raw-text encoding, a dummy build.
+
+    Args:
+        vocabulary: a :class:`~keras_gen.text.TextVocabulary`, a list of tokens, or a
+            vocabulary's config dict (as in a saved model's config). The model keeps its
+            own copy, saved in its ``.keras`` file.
+        level: ``"char"`` or ``"word"``, how a list of tokens splits raw text (a
+            ``TextVocabulary`` carries its own).
+        term_names: the loss terms the subclass reports (see ``GenerativeModel``).
+        **kwargs: passed to ``keras.Model`` (``name``, ``dtype``).
+    """
 
     def __init__(self, vocabulary, level="char", term_names=("loss",), **kwargs):
         super().__init__(term_names=term_names, **kwargs)

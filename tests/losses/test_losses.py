@@ -65,3 +65,13 @@ def test_gaussian_kl_closed_form_and_monte_carlo():
 def test_gaussian_log_prob_matches_scipy():
     z = RNG.normal(size=(4, 3)).astype("float32")
     np.testing.assert_allclose(losses.gaussian_log_prob(z), stats.norm.logpdf(z).sum(-1), rtol=1e-5)
+
+
+def test_free_bits_floor_each_dimension_in_the_objective_only():
+    # Per-dimension KL of N(m, 1) against N(0, 1) is m^2 / 2: 0.005, 0.5 and 2.0 nats.
+    mean = np.array([[0.1, 1.0, 2.0]], "float32")
+    kl, floored = losses.gaussian_kl_free_bits(mean, np.zeros_like(mean), free_bits=0.25)
+    np.testing.assert_allclose(kl, [0.005 + 0.5 + 2.0], rtol=1e-5)  # the true KL, reported
+    np.testing.assert_allclose(floored, [0.25 + 0.5 + 2.0], rtol=1e-5)  # below 0.25: floored
+    kl, same = losses.gaussian_kl_free_bits(mean, np.zeros_like(mean))
+    np.testing.assert_array_equal(kl, same)

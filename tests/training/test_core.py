@@ -1,4 +1,7 @@
-"""The training core: reduction, metrics, saving, distribution and precision."""
+"""The training core: reduction, metrics and distribution.
+
+Each zoo model's saving, 2-replica parity and precision: tests/zoo/<model>/ (the harness).
+"""
 
 import keras
 import numpy as np
@@ -7,60 +10,24 @@ import tensorflow as tf
 
 from keras_gen import zoo
 from keras_gen.training import GenerativeModel, backend
+from keras_gen.training.core import TrainingCore
 
 RNG = np.random.default_rng(0)
 X = RNG.random((64, 28, 28, 1), dtype="float32")
-Y = np.arange(64) % 10
 
 SMALL = {"latent_dim": 4, "hidden_units": (32,)}
-MODELS = {
-    "vae": lambda: zoo.VAE((28, 28, 1), seed=1, **SMALL),
-    "conv-vae": lambda: zoo.VAE((28, 28, 1), architecture="conv", filters=(8, 16), seed=1, **SMALL),
-    "gaussian-vae": lambda: zoo.VAE((28, 28, 1), likelihood="gaussian", seed=1, **SMALL),
-    "cvae": lambda: zoo.CVAE((28, 28, 1), num_classes=10, seed=1, **SMALL),
-    "autoencoder": lambda: zoo.Autoencoder((28, 28, 1), **SMALL),
-    "conv-autoencoder": lambda: zoo.Autoencoder(
-        (28, 28, 1), architecture="conv", filters=(8, 16), **SMALL
-    ),
-    "denoising": lambda: zoo.DenoisingAutoencoder((28, 28, 1), seed=2, **SMALL),
-    "contractive": lambda: zoo.ContractiveAutoencoder((28, 28, 1), **SMALL),
-    "linear": lambda: zoo.LinearAutoencoder((28, 28, 1), latent_dim=3),
-}
 
 
-def _fit_args(name):
-    return (X, Y) if name == "cvae" else (X,)
+def _vae():
+    return zoo.VAE((28, 28, 1), seed=1, **SMALL)
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
-def test_keras_round_trip_restores_outputs_optimizer_and_training(
-    name, tmp_path, assert_resumes_identically
-):
-    model = MODELS[name]()
-    model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    args = _fit_args(name)
-    model.fit(*args, batch_size=32, epochs=1, verbose=0, shuffle=False)
-    path = tmp_path / "model.keras"
-    model.save(path)
-    loaded = keras.saving.load_model(path)
-
-    assert type(loaded) is type(model)
-    labels = {"y": Y[:8]} if name == "cvae" else {}
-    np.testing.assert_array_equal(model.encode(X[:8], **labels), loaded.encode(X[:8], **labels))
-    np.testing.assert_array_equal(
-        model.reconstruct(X[:8], **labels), loaded.reconstruct(X[:8], **labels)
-    )
-    gen = {"labels": 3} if name == "cvae" else {}
-    np.testing.assert_array_equal(
-        model.generate(4, seed=5, **gen), loaded.generate(4, seed=5, **gen)
-    )
-
-    # Same optimizer state; one more epoch with and without the file: same weights.
-    assert_resumes_identically(model, loaded, args)
+def _autoencoder():
+    return zoo.Autoencoder((28, 28, 1), **SMALL)
 
 
 def test_history_and_evaluate_use_the_term_names():
-    model = MODELS["vae"]()
+    model = _vae()
     model.compile(optimizer="adam")
     history = model.fit(X, batch_size=32, epochs=1, verbose=0, validation_data=(X[:16],))
     assert set(history.history) == {
@@ -77,7 +44,7 @@ def test_history_and_evaluate_use_the_term_names():
 
 
 def test_reported_loss_is_the_mean_per_example_loss_with_uneven_batches():
-    model = MODELS["autoencoder"]()
+    model = _autoencoder()
     model.compile(optimizer=keras.optimizers.SGD(0.0))
     # 64 examples in batches of 24: 24 + 24 + 16, so a mean of batch means would be biased.
     reported = model.evaluate(X, batch_size=24, verbose=0, return_dict=True)["loss"]
@@ -86,7 +53,7 @@ def test_reported_loss_is_the_mean_per_example_loss_with_uneven_batches():
 
 
 def test_sample_weights_weight_the_per_example_loss():
-    model = MODELS["autoencoder"]()
+    model = _autoencoder()
     model.compile(optimizer=keras.optimizers.SGD(0.0))
     weights = np.zeros(64, "float32")
     weights[:32] = 2.0
@@ -100,7 +67,7 @@ def test_steps_per_execution_gives_the_same_training():
     results = []
     for spe in (1, 4):
         keras.utils.set_random_seed(3)
-        model = MODELS["autoencoder"]()
+        model = _autoencoder()
         model.compile(optimizer=keras.optimizers.SGD(0.01), steps_per_execution=spe)
         model.fit(X, batch_size=16, epochs=1, verbose=0, shuffle=False)
         results.append(model.get_weights())
@@ -158,7 +125,7 @@ def _one_step_weights(strategy, make, weights, x, optimizer):
 @pytest.mark.parametrize("batch", [32, 31])  # 31: replicas get 16 and 15 examples
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_mirrored_step_equals_single_device_step(mirrored, batch, optimizer):
-    make = MODELS["autoencoder"]
+    make = _autoencoder
     weights = make().get_weights()
     opt = {
         "sgd": lambda: keras.optimizers.SGD(0.1),
@@ -176,7 +143,7 @@ def test_mirrored_step_equals_single_device_step(mirrored, batch, optimizer):
 
 
 def test_mirrored_vae_losses_agree_statistically(mirrored):
-    make = MODELS["vae"]
+    make = _vae
     weights = make().get_weights()
     x = RNG.random((512, 28, 28, 1), dtype="float32")
     results = []
@@ -229,22 +196,33 @@ def test_global_batch_size_sums_the_replica_batches(mirrored):
         assert [float(v) for v in values] == [7.0, 7.0]
 
 
-# -- precision --------------------------------------------------------------------------
+def test_global_share_and_mean_are_exact_for_uneven_replica_batches(mirrored):
+    @tf.function
+    def run(x):
+        return mirrored.run(
+            lambda t: (TrainingCore.global_batch_share(t), TrainingCore.global_mean(t)), (x,)
+        )
+
+    data = mirrored.experimental_distribute_dataset(
+        tf.data.Dataset.from_tensors(tf.range(7, dtype=tf.float32))  # 4 and 3 examples
+    )
+    for batch in data:
+        shares, means = (mirrored.experimental_local_results(v) for v in run(batch))
+        assert float(sum(shares)) == pytest.approx(3.0)  # the optimizers sum the shares
+        assert [float(m) for m in means] == [3.0, 3.0]
 
 
-@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
-@pytest.mark.parametrize("architecture", ["mlp", "conv"])
-def test_vae_trains_under_mixed_precision(policy, architecture):
-    keras.config.set_dtype_policy(policy)
-    model = zoo.VAE((28, 28, 1), architecture=architecture, filters=(8, 16), seed=0, **SMALL)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    if policy == "mixed_float16":
-        assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
-    assert model.encoder_body.layers[-1].compute_dtype == policy.split("_")[1]
-    history = model.fit(X, batch_size=16, epochs=2, verbose=0)
-    losses = np.array(history.history["loss"])
-    assert np.isfinite(losses).all()
-    assert losses[-1] < losses[0]
-    terms = model.compute_terms(X[:4], training=True)
-    assert all(t.dtype == "float32" for t in terms.values())
-    assert np.isfinite(model.log_likelihood(X[:4], num_samples=8)).all()
+def test_both_trainers_share_one_core():
+    from keras_gen.training import AdversarialModel
+
+    assert issubclass(GenerativeModel, TrainingCore) and issubclass(AdversarialModel, TrainingCore)
+    model = GenerativeModel(term_names=("loss", "kl"), name="m")
+    assert model.term_names == ("loss", "kl")
+    assert sorted(model.get_config()) == ["dtype", "name", "trainable"]
+    # Per-example terms count once per example, a scalar term once per example of its batch;
+    # terms without a tracker are skipped.
+    model.update_terms({"loss": np.array([1.0, 3.0]), "kl": 2.0, "other": 1.0}, local_n=2)
+    model.update_terms({"loss": np.array([5.0]), "kl": 8.0}, local_n=1)
+    assert {k: float(v) for k, v in model.step_logs().items()} == {"loss": 3.0, "kl": 4.0}
+    with pytest.raises(ValueError, match="must be unique"):
+        model.set_term_names(("loss", "loss"))

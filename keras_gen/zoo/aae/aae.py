@@ -29,6 +29,20 @@ class AdversarialAutoencoder(CodeModel, AdversarialModel):
     ``adversarial_weight * g_loss + reconstruction`` (Bernoulli negative log-likelihood of
     the image, nats). The discriminator tells prior samples (real) from codes (generated).
 
+    Args:
+        image_shape: (height, width, channels); default (28, 28, 1) (``input_shape=`` is
+            its deprecated name).
+        latent_dim: size of the code.
+        architecture: ``"mlp"`` or ``"conv"`` encoder and decoder (as in ``ImageModel``).
+        hidden_units: dense layers of the encoder (mirrored in the decoder).
+        filters: conv layers (stride 2 each) for ``architecture="conv"``.
+        discriminator_units: dense layers of the code discriminator (LeakyReLU 0.2).
+        adversarial_weight: weight of ``g_loss`` against the reconstruction term.
+        seed: seed of the prior samples.
+        **kwargs: passed to ``keras.Model`` (``name``, ``dtype``).
+
+    Example:
+
     >>> import numpy as np
     >>> aae = AdversarialAutoencoder((28, 28, 1), latent_dim=4, hidden_units=(32,), seed=0)
     >>> aae.compile()

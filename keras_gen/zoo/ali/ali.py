@@ -32,6 +32,18 @@ class ALI(CodeModel, AdversarialModel):
     and G) plays the swapped game. ``stochastic_encoder=True`` (ALI) samples
     ``E(x) = mu + sigma * eps``; False is BiGAN's deterministic encoder.
 
+    Args:
+        image_shape: (height, width, channels), divisible by ``2 ** len(filters)``.
+        latent_dim: size of z.
+        filters: conv filters of the encoder and the discriminator (the generator mirrors
+            them, as in :class:`~keras_gen.zoo.DCGAN`).
+        stochastic_encoder: ALI's Gaussian encoder (True) or BiGAN's deterministic one.
+        spectral_norm: spectral normalization in the discriminator.
+        seed: seed of z and of the encoder's sampling noise.
+        **kwargs: passed to ``keras.Model`` (``name``, ``dtype``).
+
+    Example:
+
     >>> import numpy as np
     >>> ali = ALI((28, 28, 1), latent_dim=8, filters=(8, 16), seed=0)
     >>> ali.compile()

@@ -25,6 +25,12 @@ class Autoencoder(ImageModel):
     :class:`~keras_gen.layers.LatentMoments` layer keeps a Gaussian fit of the
     codes, so ``generate`` can sample (ex-post density estimation).
 
+    Args:
+        code_activation: activation of the code layer (None: linear).
+        Other arguments (``image_shape``, ``latent_dim`` (default 32), ``architecture``,
+        ``likelihood``, ``hidden_units``, ``filters``, ``activation``): see
+        :class:`~keras_gen.zoo.image_model.ImageModel`.
+
     Example:
 
     >>> import numpy as np
@@ -40,26 +46,12 @@ class Autoencoder(ImageModel):
         self,
         image_shape: Sequence[int] | None = None,
         latent_dim: int = 32,
-        architecture: str = "mlp",
-        likelihood: str = "bernoulli",
-        hidden_units: Sequence[int] = (512, 256),
-        filters: Sequence[int] = (32, 64),
-        activation: str = "relu",
+        *,
         code_activation: str | None = None,
-        term_names: Sequence[str] = ("loss",),
         **kwargs,
     ):
-        super().__init__(
-            image_shape,
-            latent_dim,
-            architecture=architecture,
-            likelihood=likelihood,
-            hidden_units=hidden_units,
-            filters=filters,
-            activation=activation,
-            term_names=term_names,
-            **kwargs,
-        )
+        # ImageModel's arguments (architecture, likelihood, hidden_units, ...) are in kwargs.
+        super().__init__(image_shape, latent_dim, **kwargs)
         self.code_activation = code_activation
         self.code_head = keras.layers.Dense(
             self.latent_dim, activation=code_activation, name="encoder_code", dtype="float32"
@@ -104,6 +96,13 @@ class DenoisingAutoencoder(SavesSeedState, Autoencoder):
     zeroes each pixel with probability ``noise_level``. The corruption is
     applied in ``fit`` and ``evaluate`` (the objective is the denoising one);
     ``reconstruct`` and ``encode`` see clean inputs.
+
+    Args:
+        noise: ``"gaussian"`` (additive) or ``"masking"`` (pixels set to 0).
+        noise_level: the Gaussian's standard deviation, or the masking probability
+            (in [0, 1)).
+        seed: seed of the corruption noise.
+        Other arguments: see :class:`Autoencoder`.
 
     Example:
 
@@ -157,6 +156,11 @@ class ContractiveAutoencoder(Autoencoder):
     with the exact Jacobian (one backward pass per code unit, vectorised), so
     keep ``latent_dim`` moderate. Reports ``reconstruction`` and ``jacobian``.
 
+    Args:
+        contraction: weight of the Jacobian penalty (>= 0).
+        Other arguments: see :class:`Autoencoder` (``code_activation`` defaults to
+        ``"sigmoid"`` here, as in Rifai et al.).
+
     Example:
 
     >>> cae = ContractiveAutoencoder((28, 28, 1), latent_dim=16, contraction=0.1)
@@ -194,6 +198,12 @@ class LinearAutoencoder(Autoencoder):
     With ``k`` code units, the optimum's decoder spans the top-``k``
     principal subspace of the (centred) data (Baldi & Hornik 1989), though
     not the principal axes themselves. ``loss`` is ``0.5 * ||x - x_hat||^2``.
+
+    Args:
+        image_shape: shape of the data (any; it is flattened).
+        latent_dim: number of code units k.
+        **kwargs: ``name``, ``dtype`` (the architecture, likelihood and activation are
+            fixed: a linear map each way).
 
     Example:
 

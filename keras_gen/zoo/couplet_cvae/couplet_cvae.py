@@ -8,6 +8,7 @@ from keras import ops
 
 from keras_gen import losses
 from keras_gen.layers import GatedResidualBlock, GaussianSampling
+from keras_gen.losses.categorical import sample_categorical
 from keras_gen.text.vocab import PAD_ID, SPECIAL_IDS
 from keras_gen.training import backend
 from keras_gen.zoo.capabilities import InputConditional, KLWeighted
@@ -16,7 +17,6 @@ from keras_gen.zoo.text_model import (
     TextModel,
     ban_in_place,
     check_texts,
-    log_softmax_np,
     token_cross_entropy,
 )
 
@@ -29,7 +29,22 @@ class CoupletCVAE(InputConditional, KLWeighted, TextModel):
     computed by gated residual CNNs over the lines; the decoder tags every
     position of the first line (as :class:`CoupletTagger` does) from the first
     line's features plus z, so z is what ties the positions of one sample
-    together. Sampling z from the prior gives different second lines.
+    together. Sampling z from the prior gives different second lines. Reports
+    ``loss``, ``reconstruction`` and ``kl`` in nats per couplet.
+
+    Args:
+        vocabulary: the character vocabulary (see
+            :class:`~keras_gen.zoo.text_model.TextModel`).
+        latent_dim: size of the code z.
+        embedding_dim: size of the character embedding.
+        filters: width of the gated residual blocks.
+        kernel_size: width of each block's convolution.
+        num_blocks: number of gated residual blocks in each of the prior, posterior and
+            decoder networks.
+        free_bits: floor of each latent dimension's KL in the objective, nats (0: none).
+        beta: weight of the KL term, a float or a schedule of the optimizer step.
+        seed: seed of the sampling noise.
+        **kwargs: passed to :class:`~keras_gen.zoo.text_model.TextModel`.
 
     Example:
 
@@ -176,12 +191,7 @@ class CoupletCVAE(InputConditional, KLWeighted, TextModel):
         logits[..., list(SPECIAL_IDS)] = -np.inf
         if no_repeat:
             ban_in_place(logits, x, self.vocab)
-        if temperature > 0:
-            logp = log_softmax_np(logits / temperature)
-            u = rng.random((*logp.shape[:-1], 1))
-            ids = (np.exp(logp).cumsum(-1) > u).argmax(-1)
-        else:
-            ids = logits.argmax(-1)
+        ids = sample_categorical(logits, temperature, rng)
         return self.vocab.decode(np.where(x == PAD_ID, PAD_ID, ids))
 
     def _fn(self, name, fn):

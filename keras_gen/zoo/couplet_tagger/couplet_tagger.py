@@ -29,7 +29,17 @@ class CoupletTagger(InputConditional, TextModel):
     position, never the first line's character at that position.
 
     Train on ``(first_ids, second_ids)`` of equal lengths
-    (:func:`keras_gen.text.pipeline.couplet_arrays`).
+    (:func:`keras_gen.text.pipeline.couplet_arrays`). Reports ``loss`` (nats per couplet)
+    and ``accuracy`` (per position).
+
+    Args:
+        vocabulary: the character vocabulary (see :class:`~keras_gen.zoo.text_model.TextModel`).
+        embedding_dim: size of the character embedding.
+        filters: width of the gated residual blocks.
+        kernel_size: width of each block's convolution.
+        num_blocks: number of gated residual blocks.
+        dropout: dropout rate on the features (a :class:`~keras_gen.layers.SeededDropout`).
+        **kwargs: passed to :class:`~keras_gen.zoo.text_model.TextModel`.
 
     Example:
 

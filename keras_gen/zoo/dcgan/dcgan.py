@@ -18,7 +18,7 @@ from keras import ops
 
 from keras_gen.training import backend
 from keras_gen.training.adversarial import AdversarialModel, Game
-from keras_gen.zoo.capabilities import LabelConditional
+from keras_gen.zoo.capabilities import FromPreset, LabelConditional
 from keras_gen.zoo.checks import positive_int
 from keras_gen.zoo.dcgan.dcgan_networks import (
     check_gan_image_shape,
@@ -35,7 +35,7 @@ from keras_gen.zoo.image_model import (
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
-class DCGAN(LabelConditional, AdversarialModel):
+class DCGAN(FromPreset, LabelConditional, AdversarialModel):
     """Deep convolutional GAN (Radford et al. 2016) for 28x28, 32x32, 64x64, ... images.
 
     Any loss of ``keras_gen.losses.adversarial`` and any step ratio; WGAN-GP is
@@ -214,6 +214,12 @@ class ConditionalGAN(DCGAN):
     """Class-conditional DCGAN (Mirza & Osindero 2014): G(z, y), D(x, y); ``generate(labels=)``.
 
     Train on ``(images, labels)``; labels are ints (or one-hot rows).
+
+    Args:
+        num_classes: number of classes (>= 2).
+        Other arguments: see :class:`DCGAN`.
+
+    Example:
 
     >>> import numpy as np
     >>> gan = ConditionalGAN((28, 28, 1), num_classes=10, latent_dim=8, filters=(8, 16))

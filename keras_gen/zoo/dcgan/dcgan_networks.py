@@ -94,7 +94,11 @@ def dcgan_discriminator(
     def wrap(layer):
         if not spectral_norm:
             return layer
-        return keras.layers.SpectralNormalization(layer, dtype=dtype, name=f"sn_{layer.name}")
+        # The wrapper computes in the wrapped layer's dtype: the float32 output layer stays
+        # float32 (with the mixed policy the scores would be cast to bfloat16 or float16).
+        return keras.layers.SpectralNormalization(
+            layer, dtype=layer.dtype_policy, name=f"sn_{layer.name}"
+        )
 
     for i, f in enumerate(filters):
         h = wrap(keras.layers.Conv2D(f, 4, 2, "same", dtype=dtype, name=f"discriminator_conv_{i}"))(

@@ -10,7 +10,9 @@ import numpy as np
 from keras import ops
 
 from keras_gen.layers import GatedActivation
+from keras_gen.losses.categorical import sample_categorical
 from keras_gen.training import GenerativeModel, backend
+from keras_gen.zoo.capabilities import FromPreset
 from keras_gen.zoo.image_model import batched
 
 
@@ -68,7 +70,7 @@ def gated_pixelcnn_network(
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
-class PixelCNN(GenerativeModel):
+class PixelCNN(FromPreset, GenerativeModel):
     """An autoregressive prior over a (height, width) grid of codes in [0, num_embeddings).
 
     ``p(c) = prod_i p(c_i | c_<i)`` in raster order, each factor a categorical
@@ -208,11 +210,7 @@ class PixelCNN(GenerativeModel):
             for i in range(height):
                 for j in range(width):
                     logits = ops.convert_to_numpy(self._logits_fn(canvas))[:, i, j, :]
-                    logits = logits.astype("float64") / float(temperature)
-                    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
-                    cdf = np.cumsum(probs, axis=1)
-                    u = rng.random((m, 1)) * cdf[:, -1:]
-                    canvas[:, i, j] = np.minimum((cdf < u).sum(axis=1), self.num_embeddings - 1)
+                    canvas[:, i, j] = sample_categorical(logits, float(temperature), rng)
             out.append(canvas)
         return np.concatenate(out, axis=0)
 

@@ -42,6 +42,18 @@ class Seq2Seq(InputConditional, TextModel):
     to generate (a few thousand training pairs, as for titles). The copied tokens are
     the vocabulary's ids (an unknown source token is copied as the unknown id).
 
+    Args:
+        vocabulary: one vocabulary for source and target (see
+            :class:`~keras_gen.zoo.text_model.TextModel`).
+        embedding_dim: size of the token embeddings (one for the source, one for the target).
+        hidden_dim: GRU units (the encoder is bidirectional, ``2 * hidden_dim`` features).
+        dropout: dropout rate on the embeddings and the decoder's outputs.
+        couplet: decode as a couplet by default: same length as the source, never the
+            source's character at the same position (``generate_from(couplet=...)``
+            overrides it).
+        copy: a pointer-generator with a copy gate (see above).
+        **kwargs: passed to :class:`~keras_gen.zoo.text_model.TextModel`.
+
     Example:
 
     >>> from keras_gen.text import TextVocabulary, pipeline

@@ -8,6 +8,7 @@ from keras import ops
 
 from keras_gen import losses
 from keras_gen.layers import GaussianSampling, SeededDropout, TiedSoftmaxHead, WordDropout
+from keras_gen.losses import importance
 from keras_gen.metrics.likelihood import importance_sampled_log_likelihood
 from keras_gen.text import decoding
 from keras_gen.text.vocab import PAD_ID, START_ID
@@ -40,6 +41,22 @@ class TextVAE(Generator, Autoencoding, LogLikelihood, KLWeighted, TextModel):
     ``reconstruction`` and ``kl`` (the true KL) in nats per sentence.
 
     Train on ids from :func:`keras_gen.text.pipeline.sentence_arrays` (tokens + end).
+
+    Args:
+        vocabulary: the word (or character) vocabulary (see
+            :class:`~keras_gen.zoo.text_model.TextModel`).
+        latent_dim: size of the code z.
+        embedding_dim: size of the word embeddings (encoder and decoder each have one).
+        hidden_dim: units of the encoder's and the decoder's RNN.
+        cell: ``"lstm"`` or ``"gru"``.
+        word_dropout: probability of replacing a decoder input by the unknown token.
+        free_bits: floor of each latent dimension's KL in the objective, nats (0: none).
+        beta: weight of the KL term, a float or a schedule of the optimizer step.
+        seed: seed of the sampling, word-dropout and dropout noise.
+        level: ``"word"`` or ``"char"`` (see ``TextModel``).
+        dropout: dropout rate on the decoder's input embeddings and RNN outputs.
+        tie_embeddings: share the softmax matrix with the decoder's input embedding.
+        **kwargs: passed to :class:`~keras_gen.zoo.text_model.TextModel`.
 
     Example:
 
@@ -234,17 +251,11 @@ class TextVAE(Generator, Autoencoding, LogLikelihood, KLWeighted, TextModel):
     def _log_weights(self, x, eps):
         mean, log_var = self.encode_distribution(x)
         k = ops.shape(eps)[0]
-        z = mean[None] + ops.exp(0.5 * log_var)[None] * eps
+        z = importance.posterior_samples(mean, log_var, eps)  # (k, b, d)
         z_flat = ops.reshape(z, (-1, self.latent_dim))
-        x_flat = ops.reshape(ops.broadcast_to(x[None], (k, *ops.shape(x))), (-1, ops.shape(x)[1]))
-
-        def flat(t):
-            return ops.reshape(ops.broadcast_to(t[None], (k, *ops.shape(t))), (-1, self.latent_dim))
-
+        x_flat = importance.sample_major(x, k)
         nll, _ = token_cross_entropy(x_flat, self._decode_logits(self._shift(x_flat), z_flat))
-        log_pz = losses.gaussian_log_prob(z_flat)
-        log_qz = losses.gaussian_log_prob(z_flat, flat(mean), flat(log_var))
-        return ops.reshape(-nll + log_pz - log_qz, (k, -1))
+        return importance.importance_log_weights(ops.reshape(-nll, (k, -1)), z, mean, log_var)
 
     def log_likelihood(self, texts, num_samples: int = 100, batch_size: int = 50, seed=0):
         """Importance-sampled log p(sentence) in nats (end token included), one per text."""

@@ -10,10 +10,13 @@ from keras import ops
 
 from keras_gen import losses
 from keras_gen.layers import GaussianSampling
+from keras_gen.losses import importance
 from keras_gen.metrics.likelihood import importance_sampled_log_likelihood
 from keras_gen.training import backend
 from keras_gen.zoo.capabilities import KLWeighted, LogLikelihood
 from keras_gen.zoo.image_model import ImageModel, batched
+
+VAE_TERMS = ("loss", "reconstruction", "kl")
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
@@ -27,18 +30,11 @@ class VAE(LogLikelihood, KLWeighted, ImageModel):
     ``reconstruction`` and ``kl`` in nats per example.
 
     Args:
-        image_shape: data shape, (height, width, channels) for images; "mlp" takes any
-            shape (``input_shape=`` is its deprecated name).
-        latent_dim: size of the code z.
-        architecture: "mlp" (dense layers) or "conv" (strided convolutions).
-        likelihood: "bernoulli" (binary or [0, 1] images), "gaussian"
-            (continuous, learned per-channel scale) or "discretized_gaussian"
-            (8-bit images, a proper discrete likelihood).
         beta: weight of the KL term (beta-VAE), or a schedule of the step.
-        hidden_units: dense layers of the encoder (mirrored in the decoder).
-        filters: conv layers (stride 2 each) for architecture="conv".
-        activation: hidden activation.
         seed: seed of the reparameterization noise.
+        Other arguments (``image_shape``, ``latent_dim``, ``architecture``,
+        ``likelihood``, ``hidden_units``, ``filters``, ``activation``, ``num_classes``):
+        see :class:`~keras_gen.zoo.image_model.ImageModel`.
 
     Example:
 
@@ -57,28 +53,13 @@ class VAE(LogLikelihood, KLWeighted, ImageModel):
         self,
         image_shape: Sequence[int] | None = None,
         latent_dim: int = 16,
-        architecture: str = "mlp",
-        likelihood: str = "bernoulli",
+        *,
         beta=1.0,
-        hidden_units: Sequence[int] = (512, 256),
-        filters: Sequence[int] = (32, 64),
-        activation: str = "relu",
         seed: int | None = None,
-        num_classes: int = 0,
         **kwargs,
     ):
-        super().__init__(
-            image_shape,
-            latent_dim,
-            architecture=architecture,
-            likelihood=likelihood,
-            hidden_units=hidden_units,
-            filters=filters,
-            activation=activation,
-            num_classes=num_classes,
-            term_names=("loss", "reconstruction", "kl"),
-            **kwargs,
-        )
+        # ImageModel's arguments (architecture, likelihood, hidden_units, ...) are in kwargs.
+        super().__init__(image_shape, latent_dim, term_names=VAE_TERMS, **kwargs)
         self._init_beta(beta)
         self.seed = seed
         # Heads in float32: log-variances lose too much in bfloat16.
@@ -166,20 +147,13 @@ class VAE(LogLikelihood, KLWeighted, ImageModel):
         h = self.encoder_body(inputs, training=False)
         mean, log_var = self.mean_head(h), self.log_var_head(h)
         k = ops.shape(eps)[0]
-
-        def flat(t):  # (b, ...) -> (k * b, ...), sample-major like z_flat
-            return ops.reshape(ops.broadcast_to(t[None], (k, *ops.shape(t))), (-1, *t.shape[1:]))
-
-        z = mean[None] + ops.exp(0.5 * log_var)[None] * eps  # (k, b, d)
-        z_flat = ops.reshape(z, (-1, self.latent_dim))
-        if condition is None:
-            params = self.decoder(z_flat, training=False)
-        else:
-            params = self.decoder([z_flat, flat(condition)], training=False)
-        log_px_z = self.log_likelihood_terms(flat(x), params)
-        log_pz = losses.gaussian_log_prob(z_flat)
-        log_qz_x = losses.gaussian_log_prob(z_flat, flat(mean), flat(log_var))
-        return ops.reshape(log_px_z + log_pz - log_qz_x, (k, -1))
+        z = importance.posterior_samples(mean, log_var, eps)  # (k, b, d)
+        codes = ops.reshape(z, (-1, self.latent_dim))  # sample-major, like sample_major()
+        if condition is not None:
+            codes = [codes, importance.sample_major(condition, k)]
+        params = self.decoder(codes, training=False)
+        log_px_z = self.log_likelihood_terms(importance.sample_major(x, k), params)
+        return importance.importance_log_weights(ops.reshape(log_px_z, (k, -1)), z, mean, log_var)
 
     def get_config(self):
         return {**super().get_config(), "beta": self._beta_config(), "seed": self.seed}
@@ -190,6 +164,11 @@ class CVAE(VAE):
     """Class-conditional VAE (Sohn et al. 2015): encoder and decoder see a one-hot label.
 
     Train on ``(images, labels)``; ``generate(n, labels=3)`` draws a chosen class.
+
+    Args:
+        num_classes: number of classes (>= 2); labels are ints in ``[0, num_classes)``
+            or one-hot rows.
+        Other arguments: see :class:`VAE`.
 
     Example:
 

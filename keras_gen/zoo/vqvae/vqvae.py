@@ -11,12 +11,13 @@ from keras import ops
 from keras_gen.layers import VectorQuantizer
 from keras_gen.training import GenerativeModel
 from keras_gen.zoo import networks
+from keras_gen.zoo.capabilities import Autoencoding, FromPreset, Generator
 from keras_gen.zoo.image_model import batched, image_shape_argument
 from keras_gen.zoo.vqvae.vqvae_networks import vqvae_decoder, vqvae_encoder
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
-class VQVAE(GenerativeModel):
+class VQVAE(FromPreset, Generator, Autoencoding, GenerativeModel):
     """VQ-VAE with the paper's residual conv encoder/decoder (two stride-2 convs: 28 -> 7, 32 -> 8).
 
     ``loss = reconstruction + commitment (+ codebook for a gradient codebook)``
@@ -29,8 +30,10 @@ class VQVAE(GenerativeModel):
 
     ``generate(n)`` needs a prior over the code grid: train a
     :class:`~keras_gen.zoo.PixelCNN` on ``encode_indices(x_train)`` and
-    :meth:`attach_prior` it (or pass ``prior=``); see
-    :func:`keras_gen.zoo.vqvae_pipeline.train_pipeline` for the whole recipe.
+    :meth:`attach_prior` it (or pass ``prior=``); see :mod:`keras_gen.pipelines` for the
+    whole recipe (``keras-gen train vqvae`` runs it). The attached prior is saved in the
+    VQ-VAE's ``.keras`` file (its config, weights and optimizer state) and comes back
+    with it.
 
     Args:
         image_shape: (height, width, channels), height and width divisible by 4
@@ -42,6 +45,8 @@ class VQVAE(GenerativeModel):
             networks (Sonnet: 128, 32, 2).
         data_variance: the variance of the training pixels (in [0, 1] units).
         seed: seed of the quantizer's restart / k-means draws.
+        prior: a prior over the code grids for :meth:`generate` (see
+            :meth:`attach_prior`), or its serialized config (from a ``.keras`` file).
 
     Example:
 
@@ -74,6 +79,7 @@ class VQVAE(GenerativeModel):
         num_residual_layers: int = 2,
         data_variance: float = 1.0,
         seed: int | None = None,
+        prior=None,
         **kwargs,
     ):
         image_shape = image_shape_argument(image_shape, kwargs, type(self).__name__)
@@ -119,9 +125,15 @@ class VQVAE(GenerativeModel):
             self.code_shape, self.quantizer.embedding_dim, shape[-1], *nets, self.dtype_policy
         )
         self.built = True  # every weight exists: a loaded .keras file restores the optimizer
-        # Bypasses Keras' attribute tracking: the prior is neither trained nor saved with the
-        # VQ-VAE (it has its own optimizer and .keras file).
+        # Bypasses Keras' attribute tracking, so that the prior's weights are not the VQ-VAE's
+        # trainable variables (it has its own optimizer). Keras' saving still walks the
+        # public `prior` property: its weights and optimizer state go into the .keras file,
+        # and get_config carries its config, so loading rebuilds it before they are read.
         object.__setattr__(self, "_prior_ref", [])
+        if prior is not None:
+            if isinstance(prior, dict):
+                prior = keras.saving.deserialize_keras_object(prior)
+            self.attach_prior(prior)
 
     # -- the model ------------------------------------------------------------------
 
@@ -195,6 +207,19 @@ class VQVAE(GenerativeModel):
             batch_size,
         )
 
+    def decode(self, z, batch_size: int = 256) -> np.ndarray:
+        """Images in [0, 1] for continuous codes ``z`` (n, H/4, W/4, D), quantized first."""
+        z = np.asarray(z, "float32")
+        return batched(
+            lambda b: ops.clip(
+                self.decoder(self.quantizer.quantize_vectors(b)["quantized"], training=False),
+                0.0,
+                1.0,
+            ),
+            [z],
+            batch_size,
+        )
+
     def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:
         """Images ``x`` passed through encoder, quantizer and decoder, clipped to [0, 1]."""
         return batched(
@@ -209,7 +234,8 @@ class VQVAE(GenerativeModel):
     def attach_prior(self, prior) -> None:
         """Use ``prior`` (e.g. a trained :class:`~keras_gen.zoo.PixelCNN`) in :meth:`generate`.
 
-        The prior is not saved with the VQ-VAE: save and load it on its own.
+        The prior is saved with the VQ-VAE (config, weights, optimizer state) and comes back
+        when the ``.keras`` file is loaded; it is not trained by the VQ-VAE's ``fit``.
         """
         self._check_prior(prior)
         self._prior_ref[:] = [prior]
@@ -240,7 +266,7 @@ class VQVAE(GenerativeModel):
 
     def get_config(self):
         vq = self.quantizer
-        return {
+        config = {
             **super().get_config(),
             "image_shape": self.image_shape,
             "num_embeddings": vq.num_embeddings,
@@ -257,3 +283,6 @@ class VQVAE(GenerativeModel):
             "data_variance": self.data_variance,
             "seed": self.seed,
         }
+        if self.prior is not None:
+            config["prior"] = keras.saving.serialize_keras_object(self.prior)
+        return config
