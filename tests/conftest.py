@@ -45,23 +45,26 @@ def mirrored():
     return strategy
 
 
-def _assert_resumes_identically(model, loaded, fit_args, atol=1e-6):
-    """``loaded`` (from ``model``'s .keras file) has the same optimizer state, and one more
-    epoch on ``fit_args`` leaves both with the same weights."""
-    import numpy as np
-
-    saved = [v.numpy() for v in model.optimizer.variables]
-    restored = [v.numpy() for v in loaded.optimizer.variables]
-    assert len(saved) == len(restored) > 2
-    for a, b in zip(saved, restored):
-        np.testing.assert_array_equal(a, b)
-    for m in (model, loaded):
-        m.fit(*fit_args, batch_size=64, epochs=1, verbose=0, shuffle=False)
-    for a, b in zip(model.get_weights(), loaded.get_weights()):
-        np.testing.assert_allclose(a, b, atol=atol)
-
-
 @pytest.fixture
-def assert_resumes_identically():
-    """The check every .keras round-trip test ends with (see ``_assert_resumes_identically``)."""
-    return _assert_resumes_identically
+def shrink_preset(monkeypatch):
+    """``shrink_preset(name, stages=None, **config)``: a smaller preset for one test.
+
+    The test-only path to train a registry preset end to end in seconds: the registry
+    holds the smaller copy until the test ends.
+    """
+    import dataclasses
+
+    from keras_gen import presets
+    from keras_gen.presets import registry
+
+    def shrink(name, stages=None, **config):
+        preset = presets.get(name)
+        small = dataclasses.replace(
+            preset,
+            config={**preset.config, **config},
+            stages=preset.stages if stages is None else stages,
+        )
+        monkeypatch.setitem(registry._REGISTRY, name, small)
+        return small
+
+    return shrink

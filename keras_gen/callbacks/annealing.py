@@ -13,7 +13,11 @@ import math
 import keras
 from keras import ops
 
+from keras_gen.zoo.capabilities import KLWeighted
+
 SHAPES = ("linear", "cosine", "sigmoid")
+# The arguments KLWarmup and KLAnnealing share, which are also their whole configs.
+SETTINGS = ("warmup_steps", "start", "end", "delay_steps", "shape", "cycles", "cycle_steps")
 # Steepness of the logistic ramp over the unit interval (Bowman et al. 2016 use a logistic).
 _SIGMOID_STEEPNESS = 10.0
 
@@ -39,6 +43,21 @@ class KLWarmup(keras.optimizers.schedules.LearningRateSchedule):
     It is a ``LearningRateSchedule`` so that it serializes like one and can be
     a :class:`~keras_gen.zoo.VAE`'s ``beta``; it works on a tensor step
     in-graph.
+
+    The arguments below are shared with :class:`KLAnnealing`.
+
+    Args:
+        warmup_steps: int >= 0, length of the ramp in optimizer steps; 0 jumps from
+            ``start`` to ``end`` after the delay.
+        start: the weight before and at the start of the ramp, a finite number >= 0;
+            default 0.0.
+        end: the weight after the ramp, a finite number >= 0; default 1.0.
+        delay_steps: int >= 0, steps held at ``start`` before the first ramp; default 0.
+        shape: the ramp's shape, "linear" (default), "cosine" or "sigmoid".
+        cycles: int >= 1, how many times the ramp-and-hold runs; default 1 (monotonic).
+        cycle_steps: optional int, the length of one cycle, >= ``warmup_steps`` and
+            >= 1; None (default): ``2 * warmup_steps`` with ``cycles > 1`` (which then
+            needs ``warmup_steps > 0``), ``warmup_steps`` otherwise.
 
     Example:
 
@@ -120,15 +139,7 @@ class KLWarmup(keras.optimizers.schedules.LearningRateSchedule):
         return ops.cast(self.start * (1.0 - f) + self.end * f, "float32")
 
     def get_config(self) -> dict:
-        return {
-            "warmup_steps": self.warmup_steps,
-            "start": self.start,
-            "end": self.end,
-            "delay_steps": self.delay_steps,
-            "shape": self.shape,
-            "cycles": self.cycles,
-            "cycle_steps": self.cycle_steps,
-        }
+        return {name: getattr(self, name) for name in SETTINGS}
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
@@ -144,6 +155,13 @@ class KLAnnealing(keras.callbacks.Callback):
     schedule where it stopped; to warm up an already-trained model from now
     on, pass ``delay_steps=int(model.optimizer.iterations)``. The model
     keeps the schedule afterwards, and saves it in its config.
+
+    Args:
+        end: the weight after the ramp, a finite number >= 0; None (default): the
+            model's own float ``beta`` when ``fit`` starts (or the ``end`` of a
+            :class:`KLWarmup` it already holds).
+
+    Other arguments: see :class:`KLWarmup` (validated when the callback is created).
 
     Example:
 
@@ -203,10 +221,11 @@ class KLAnnealing(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         model = self.model
-        if not hasattr(model, "beta"):
+        if not isinstance(model, KLWeighted):
             raise TypeError(
-                f"KLAnnealing needs a model with a KL weight attribute `beta` (e.g. "
-                f"keras_gen.zoo.VAE); {type(model).__name__} has none"
+                f"KLAnnealing needs a model with a KL weight `beta` (a "
+                f"keras_gen.zoo.capabilities.KLWeighted, e.g. keras_gen.zoo.VAE); "
+                f"{type(model).__name__} has none"
             )
         self.schedule = KLWarmup(
             self.warmup_steps,
@@ -236,15 +255,7 @@ class KLAnnealing(keras.callbacks.Callback):
             logs["beta"] = self.current_beta()
 
     def get_config(self) -> dict:
-        return {
-            "warmup_steps": self.warmup_steps,
-            "start": self.start,
-            "end": self.end,
-            "delay_steps": self.delay_steps,
-            "shape": self.shape,
-            "cycles": self.cycles,
-            "cycle_steps": self.cycle_steps,
-        }
+        return {name: getattr(self, name) for name in SETTINGS}
 
     @classmethod
     def from_config(cls, config: dict) -> KLAnnealing:

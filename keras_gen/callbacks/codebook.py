@@ -28,6 +28,16 @@ class CodebookMonitor(keras.callbacks.Callback):
     ``restart=True`` the dead codes are re-initialised from recent encoder
     outputs at the end of the epoch and ``restarted_codes`` is logged.
 
+    Args:
+        quantizer: the :class:`~keras_gen.layers.VectorQuantizer` to watch; None
+            (default): the first one found inside the model when training starts.
+        unused_steps: optional positive int, how many training steps without use make a
+            code dead; None (default): the quantizer's ``restart_after``, or the codes
+            unused in the whole epoch if that is None too.
+        restart: whether to re-initialise the dead codes at the end of each epoch;
+            default False (only count them).
+        verbose: if non-zero, print these values once per epoch; default 0 (silent).
+
     Example:
 
     >>> import numpy as np

@@ -14,6 +14,7 @@ from keras_gen.metrics.frechet import (
     frechet_distance_from_stats,
     kernel_distance,
 )
+from keras_gen.zoo.capabilities import Generator
 
 
 class FrechetEvaluation(keras.callbacks.Callback):
@@ -36,6 +37,28 @@ class FrechetEvaluation(keras.callbacks.Callback):
 
     Generated images that hold NaN (a diverged model) give NaN, with a warning, rather
     than stopping the run.
+
+    Args:
+        extractor: a feature extractor, any callable mapping images (n, H, W, C) in
+            [0, 1] to features (n, d): a Keras model, a function,
+            :class:`~keras_gen.metrics.ClassifierFeatures` or
+            :class:`~keras_gen.metrics.InceptionFeatures`.
+        real_images: at least 2 real images, shape (n, H, W, C) or (n, H, W), uint8 or
+            floats in [0, 1]; their features are computed once, when training starts.
+        num_samples: int >= 2, images generated for each evaluation; default 1000.
+        every: positive int, evaluate after every ``every``-th epoch; default 1.
+        seed: the ``seed`` passed to ``model.generate``; default 0 (the same codes at
+            every evaluation), None for new ones each time.
+        name: the logs key of the Frechet distance, non-empty; default "fcd".
+        kernel_name: the logs key of the kernel distance (its standard deviation under
+            ``kernel_name + "_std"``); None (default) skips the kernel distance.
+        kernel_subsets: positive int, random subsets the kernel distance averages over;
+            default 100.
+        kernel_subset_size: positive int, images per subset (at most the smaller set's
+            size); default 1000.
+        batch_size: positive int, images per call of ``extractor``; default 256.
+        verbose: whether to print the values (and the time taken) at each evaluation;
+            default False.
 
     Example:
 
@@ -105,10 +128,10 @@ class FrechetEvaluation(keras.callbacks.Callback):
         self.last: dict[str, float] = {}
 
     def on_train_begin(self, logs=None):
-        if not callable(getattr(self.model, "generate", None)):
+        if not isinstance(self.model, Generator):
             raise TypeError(
-                f"FrechetEvaluation needs a model with generate(n, seed=None); "
-                f"{type(self.model).__name__} has none"
+                f"FrechetEvaluation needs a model with generate(n, seed=None) (a "
+                f"keras_gen.zoo.capabilities.Generator); {type(self.model).__name__} is not one"
             )
         if self.real_features is None:  # once: a second fit() reuses them
             self.real_features = extract_features(self.extractor, self.real_images, self.batch_size)

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 
 from keras_gen.io import atomic_write
+from keras_gen.zoo.capabilities import Autoencoding, Generator, is_label_conditional
 
 
 def _to_uint8(images: np.ndarray) -> np.ndarray:
@@ -131,8 +132,18 @@ def _check_every(every) -> int:
     return int(every)
 
 
-def _is_conditional(model) -> bool:
-    return bool(getattr(model, "num_classes", 0))
+def _require(model, capability: type, owner: str, needs: str) -> None:
+    """A TypeError naming what ``owner`` needs, unless ``model`` is a ``capability``."""
+    if not isinstance(model, capability):
+        raise TypeError(
+            f"{owner} needs a model with {needs} (a keras_gen.zoo.capabilities."
+            f"{capability.__name__}); {type(model).__name__} is not one"
+        )
+
+
+def _require_labels(model, labels, owner: str, how: str) -> None:
+    if is_label_conditional(model) and labels is None:
+        raise ValueError(f"{type(model).__name__} is class-conditional: pass {how} to {owner}")
 
 
 class _EpochImageWriter(keras.callbacks.Callback):
@@ -183,6 +194,25 @@ class SampleGrid(_EpochImageWriter):
     Works with any model that has ``generate`` (and ``reconstruct``), e.g.
     :class:`~keras_gen.zoo.VAE`, :class:`~keras_gen.zoo.CVAE`,
     :class:`~keras_gen.zoo.Autoencoder`.
+
+    The arguments ``out_dir`` and ``every`` are shared with :class:`LatentInterpolation`.
+
+    Args:
+        out_dir: folder the PNG files are written to (created if missing).
+        every: positive int, write after every ``every``-th epoch (1-based); default 1.
+            The ``_final`` files are written at the end of training whatever it is.
+        n: positive int, number of samples in each grid; default 64.
+        seed: the int ``seed`` passed to ``model.generate``; default 0. None draws one
+            seed when the callback is created (still the same codes at every epoch).
+        reconstruct: optional images to reconstruct at each write, (m, H, W, C) or
+            (m, H, W), or a tuple ``(images, labels)`` for a class-conditional model;
+            None (default): no reconstructions.
+        labels: optional class ids passed as ``model.generate(..., labels=labels)``;
+            None (default): ``np.arange(n) % num_classes`` for a class-conditional
+            model, nothing otherwise.
+        prefix: start of the sample grids' file names; default "samples".
+        ncols: images per grid row; None (default): ``num_classes`` for a
+            class-conditional model with the default labels, else ``ceil(sqrt(count))``.
 
     Example:
 
@@ -241,21 +271,15 @@ class SampleGrid(_EpochImageWriter):
 
     def on_train_begin(self, logs=None):
         model = self.model
-        name = type(model).__name__
-        if not callable(getattr(model, "generate", None)):
-            raise TypeError(f"SampleGrid needs a model with generate(n, seed=...); {name} has none")
+        _require(model, Generator, "SampleGrid", "generate(n, seed=...)")
         if self.reconstruct_images is not None:
-            if not callable(getattr(model, "reconstruct", None)):
-                raise TypeError(
-                    f"SampleGrid(reconstruct=...) needs a model with reconstruct(x); {name} has none"
-                )
-            if _is_conditional(model) and self.reconstruct_labels is None:
-                raise ValueError(
-                    f"{name} is class-conditional: pass reconstruct=(images, labels) to SampleGrid"
-                )
+            _require(model, Autoencoding, "SampleGrid(reconstruct=...)", "reconstruct(x)")
+            _require_labels(
+                model, self.reconstruct_labels, "SampleGrid", "reconstruct=(images, labels)"
+            )
 
     def _generation_labels(self):
-        if not _is_conditional(self.model):
+        if not is_label_conditional(self.model):
             return self.labels
         if self.labels is None:
             return np.arange(self.n) % self.model.num_classes
@@ -269,12 +293,13 @@ class SampleGrid(_EpochImageWriter):
         else:
             samples = model.generate(self.n, seed=self.seed, labels=labels)
         ncols = self.ncols
-        if ncols is None and _is_conditional(model) and self.labels is None:
+        if ncols is None and is_label_conditional(model) and self.labels is None:
             ncols = model.num_classes
         paths = [self._write(f"{self.prefix}_{tag}", samples, ncols)]
         if self.reconstruct_images is not None:
             x = self.reconstruct_images
-            recon = model.reconstruct(x, self.reconstruct_labels)
+            labels = () if self.reconstruct_labels is None else (self.reconstruct_labels,)
+            recon = model.reconstruct(x, *labels)
             originals = _as_image_batch(x, "reconstruct")
             recon = _as_image_batch(recon, "reconstructions")
             rec_cols = self.ncols or math.ceil(math.sqrt(len(x)))
@@ -308,7 +333,7 @@ def interpolate(model, a: np.ndarray, b: np.ndarray, steps: int = 10, labels=Non
     a, b = np.asarray(a, "float32"), np.asarray(b, "float32")
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same shape; got {a.shape} and {b.shape}")
-    conditional = _is_conditional(model)
+    conditional = is_label_conditional(model)
     if conditional and labels is None:
         raise ValueError(f"{type(model).__name__} is class-conditional: pass labels to interpolate")
     if not conditional and labels is not None:
@@ -338,15 +363,25 @@ class LatentInterpolation(_EpochImageWriter):
     second's (endpoints included); ``{prefix}_final.png`` at the end of
     training. A class-conditional model needs ``labels``: one class per pair.
 
+    Args:
+        pairs: the image pairs, shape (m, 2, H, W, C) with m >= 1, as the model's
+            ``encode`` takes them (floats in [0, 1] for the zoo's image models).
+        steps: int >= 2, frames per pair, endpoints included; default 10.
+        labels: one class id per pair (or one id for all pairs), for a
+            class-conditional model; None (default) for an unconditional one.
+        prefix: start of the file names; default "interpolation".
+
+    Other arguments (``out_dir``, ``every``): see :class:`SampleGrid`.
+
     Example:
 
     >>> import numpy as np, tempfile
-    >>> from keras_gen.zoo import VAE
-    >>> vae = VAE((8, 8, 1), latent_dim=2, hidden_units=(16,))
-    >>> vae.compile(optimizer="adam")
-    >>> x = np.random.default_rng(0).random((16, 8, 8, 1), dtype="float32")
-    >>> cb = LatentInterpolation(tempfile.mkdtemp(), x[:4].reshape(2, 2, 8, 8, 1), steps=6)
-    >>> _ = vae.fit(x, epochs=1, verbose=0, callbacks=[cb])
+    >>> from keras_gen.zoo import Autoencoder
+    >>> pairs = np.random.default_rng(1).random((2, 2, 8, 8, 1), dtype="float32")
+    >>> ae = Autoencoder((8, 8, 1), latent_dim=2, hidden_units=(16,))
+    >>> ae.compile(optimizer="adam")
+    >>> cb = LatentInterpolation(tempfile.mkdtemp(), pairs, steps=6)
+    >>> _ = ae.fit(pairs.reshape(4, 8, 8, 1), epochs=1, verbose=0, callbacks=[cb])
     >>> [p.rsplit("/", 1)[-1] for p in cb.paths]
     ['interpolation_epoch_001.png', 'interpolation_final.png']
     """
@@ -377,16 +412,8 @@ class LatentInterpolation(_EpochImageWriter):
 
     def on_train_begin(self, logs=None):
         model = self.model
-        name = type(model).__name__
-        for method in ("encode", "decode"):
-            if not callable(getattr(model, method, None)):
-                raise TypeError(
-                    f"LatentInterpolation needs a model with {method}(); {name} has none"
-                )
-        if _is_conditional(model) and self.labels is None:
-            raise ValueError(
-                f"{name} is class-conditional: pass labels (one per pair) to LatentInterpolation"
-            )
+        _require(model, Autoencoding, "LatentInterpolation", "encode() and decode()")
+        _require_labels(model, self.labels, "LatentInterpolation", "labels (one per pair)")
 
     def write(self, tag: str) -> list[str]:
         strips = [

@@ -1,10 +1,9 @@
-"""VQ-VAE + PixelCNN prior in one call: train the VQ-VAE, extract codes, train the prior, sample.
+"""VQ-VAE + PixelCNN prior: the prior stage, and the whole recipe in one call.
 
-From the command line (writes vqvae.keras, prior.keras, samples.png, metrics.json)::
-
-    python -m keras_gen.pipelines.vqvae_prior --data mnist_mini --out runs/vqvae_mnist
-
-In Python:
+:func:`train_prior` is the second stage: a PixelCNN on the codes of a trained VQ-VAE,
+attached to it so that ``vqvae.generate(n)`` samples (and saved in its ``.keras`` file).
+``keras-gen train vqvae`` runs it after the VQ-VAE (the preset's ``stages["prior"]``);
+:func:`train_pipeline` runs both stages on a data set, in Python:
 
 >>> import os, tempfile
 >>> from keras_gen.pipelines.vqvae_prior import train_pipeline
@@ -23,7 +22,6 @@ True
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 from dataclasses import dataclass, field
@@ -39,7 +37,22 @@ from keras_gen.zoo import VQVAE, PixelCNN
 
 @dataclass
 class PipelineResult:
-    """What :func:`train_pipeline` returns."""
+    """What :func:`train_pipeline` returns: the two trained models, samples and numbers.
+
+    Attributes:
+        vqvae: the trained :class:`~keras_gen.zoo.VQVAE`, with ``prior`` attached (so
+            ``vqvae.generate(n)`` samples).
+        prior: the :class:`~keras_gen.zoo.PixelCNN` trained on the VQ-VAE's code grids.
+        samples: ``num_samples`` generated images, float32 array (n, H, W, C) in [0, 1].
+        metrics: dict of floats: ``test_reconstruction``, ``test_perplexity`` (of the
+            test codes), ``test_batch_perplexity``, ``test_code_usage`` (fraction of
+            the codes used), ``prior_test_bits_per_code``, ``prior_train_bits_per_code``;
+            also written to ``metrics.json`` with ``out_dir``.
+        histories: dict ``{"vqvae": ..., "prior": ...}`` of the ``History.history``
+            dicts of the two ``fit`` calls; default empty.
+
+    Example: see the module docstring.
+    """
 
     vqvae: VQVAE
     prior: PixelCNN
@@ -48,10 +61,76 @@ class PipelineResult:
     histories: dict = field(default_factory=dict)
 
 
-def _codebook_perplexity(codes: np.ndarray, k: int) -> float:
-    counts = np.bincount(codes.ravel(), minlength=k).astype(np.float64)
+@dataclass
+class PriorResult:
+    """What :func:`train_prior` returns: the attached prior, its history and test numbers."""
+
+    prior: PixelCNN
+    history: dict
+    metrics: dict
+
+
+def codebook_perplexity(codes: np.ndarray, k: int) -> float:
+    """exp(entropy) of the code histogram: how many of the ``k`` codes are in use, softly.
+
+    >>> round(codebook_perplexity(np.array([0, 1, 2, 3]), 8), 6)
+    4.0
+    """
+    counts = np.bincount(np.asarray(codes).ravel(), minlength=k).astype(np.float64)
     p = counts[counts > 0] / counts.sum()
     return float(np.exp(-np.sum(p * np.log(p))))
+
+
+def train_prior(
+    vqvae: VQVAE,
+    x_train: np.ndarray,
+    x_test: np.ndarray | None = None,
+    *,
+    prior: PixelCNN | None = None,
+    config: dict | None = None,
+    optimizer=None,
+    epochs: int = 20,
+    batch_size: int = 64,
+    callbacks=None,
+    verbose: int = 0,
+) -> PriorResult:
+    """Train a PixelCNN prior on the codes of ``x_train`` and attach it to ``vqvae``.
+
+    Args:
+        vqvae: a trained VQ-VAE.
+        x_train, x_test: images in [0, 1]; the test codes give the prior's test NLL in
+            bits per code, the code perplexity and the fraction of codes used.
+        prior: a prior to train further (e.g. the compiled one a reloaded VQ-VAE carries,
+            with its optimizer state); default a new ``PixelCNN(vqvae.code_shape, K,
+            **config)``.
+        optimizer: for a prior that is not compiled yet (default ``Adam(1e-3)``).
+        epochs, batch_size, callbacks, verbose: passed to the prior's ``fit``.
+    """
+    k = vqvae.quantizer.num_embeddings
+    codes_train = vqvae.encode_indices(x_train)
+    codes_test = None if x_test is None else vqvae.encode_indices(x_test)
+    if prior is None:
+        prior = PixelCNN(vqvae.code_shape, k, **(config or {}))
+    if not prior.compiled:
+        prior.compile(optimizer=optimizer if optimizer is not None else keras.optimizers.Adam(1e-3))
+    history = prior.fit(
+        codes_train,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_data=None if codes_test is None else (codes_test,),
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    vqvae.attach_prior(prior)
+    metrics = {"prior_train_bits_per_code": float(history.history["bits_per_code"][-1])}
+    if codes_test is not None:
+        metrics = {
+            "test_perplexity": codebook_perplexity(codes_test, k),
+            "test_code_usage": float(len(np.unique(codes_test)) / k),
+            "prior_test_bits_per_code": prior.bits_per_code(codes_test),
+            **metrics,
+        }
+    return PriorResult(prior, history.history, metrics)
 
 
 def train_pipeline(
@@ -99,27 +178,25 @@ def train_pipeline(
     h_vq = vqvae.fit(x_train, epochs=vqvae_epochs, batch_size=batch_size, verbose=verbose)
     test_terms = vqvae.evaluate(x_test, batch_size=batch_size, verbose=0, return_dict=True)
 
-    k = vqvae.quantizer.num_embeddings
-    codes_train = vqvae.encode_indices(x_train)
-    codes_test = vqvae.encode_indices(x_test)
-    prior = PixelCNN(vqvae.code_shape, k, **(prior_kwargs or {}))
-    prior.compile(optimizer=keras.optimizers.Adam(prior_learning_rate))
-    h_prior = prior.fit(
-        codes_train,
+    stage = train_prior(
+        vqvae,
+        x_train,
+        x_test,
+        config=prior_kwargs,
+        optimizer=keras.optimizers.Adam(prior_learning_rate),
         epochs=prior_epochs,
         batch_size=prior_batch_size,
-        validation_data=(codes_test,),
         verbose=verbose,
     )
-    vqvae.attach_prior(prior)
+    prior = stage.prior
     samples = vqvae.generate(num_samples, seed=seed)
     metrics = {
         "test_reconstruction": float(test_terms["reconstruction"]),
-        "test_perplexity": _codebook_perplexity(codes_test, k),
+        "test_perplexity": stage.metrics["test_perplexity"],
         "test_batch_perplexity": float(test_terms["perplexity"]),
-        "test_code_usage": float(len(np.unique(codes_test)) / k),
-        "prior_test_bits_per_code": prior.bits_per_code(codes_test),
-        "prior_train_bits_per_code": float(h_prior.history["bits_per_code"][-1]),
+        "test_code_usage": stage.metrics["test_code_usage"],
+        "prior_test_bits_per_code": stage.metrics["prior_test_bits_per_code"],
+        "prior_train_bits_per_code": stage.metrics["prior_train_bits_per_code"],
     }
     if out_dir is not None:
         from keras_gen.callbacks import save_image_grid  # callbacks sit on top of the zoo
@@ -133,58 +210,5 @@ def train_pipeline(
         text = json.dumps(metrics, indent=2) + "\n"
         atomic_write(out / "metrics.json", lambda tmp: Path(tmp).write_text(text), ".json")
     return PipelineResult(
-        vqvae, prior, samples, metrics, {"vqvae": h_vq.history, "prior": h_prior.history}
+        vqvae, prior, samples, metrics, {"vqvae": h_vq.history, "prior": stage.history}
     )
-
-
-def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add the pipeline's options to ``p`` (e.g. a ``keras-gen`` subcommand's parser)."""
-    p.add_argument("--data", default="mnist_mini", help="data set name or path")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--epochs", type=int, default=10, help="VQ-VAE epochs")
-    p.add_argument("--prior-epochs", type=int, default=20)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--num-embeddings", type=int, default=64)
-    p.add_argument("--embedding-dim", type=int, default=16)
-    p.add_argument("--hidden-channels", type=int, default=64)
-    p.add_argument("--prior-channels", type=int, default=64)
-    p.add_argument("--prior-layers", type=int, default=8)
-    p.add_argument("--restart-after", type=int, default=None)
-    p.add_argument("--limit", type=int, default=None, help="use only the first N images")
-    p.add_argument("--num-samples", type=int, default=64)
-    p.add_argument("--seed", type=int, default=0)
-    return p
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run the pipeline for parsed :func:`add_arguments` options; print the metrics."""
-    result = train_pipeline(
-        args.data,
-        out_dir=args.out,
-        vqvae_epochs=args.epochs,
-        prior_epochs=args.prior_epochs,
-        batch_size=args.batch_size,
-        num_samples=args.num_samples,
-        limit=args.limit,
-        seed=args.seed,
-        vqvae_kwargs={
-            "num_embeddings": args.num_embeddings,
-            "embedding_dim": args.embedding_dim,
-            "hidden_channels": args.hidden_channels,
-            "restart_after": args.restart_after,
-        },
-        prior_kwargs={"channels": args.prior_channels, "num_layers": args.prior_layers},
-        verbose=2,
-    )
-    print(json.dumps(result.metrics, indent=2))
-    return 0
-
-
-def main(argv=None) -> int:
-    """``python -m keras_gen.pipelines.vqvae_prior``: the pipeline from the command line."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    return run(add_arguments(parser).parse_args(argv))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

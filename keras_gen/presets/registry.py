@@ -168,6 +168,33 @@ class Preset:
                 kwargs[key] = build_optimizer(spec)
         model.compile(**kwargs)
 
+    def stage(self, name: str) -> Preset:
+        """Stage ``name`` of a multi-stage recipe as a preset of its own.
+
+        The stage's dict gives ``model``, ``config``, ``recipe``, ``epochs`` and
+        ``batch_size``; what it leaves out (data, budget) is this preset's.
+
+        >>> prior = get("vqvae").stage("prior")
+        >>> prior.name, prior.model, prior.epochs
+        ('vqvae/prior', 'PixelCNN', 20)
+        """
+        if name not in self.stages:
+            raise ValueError(
+                f"preset {self.name!r} has no stage {name!r}; its stages: {list(self.stages)}"
+            )
+        spec = self.stages[name]
+        return Preset(
+            f"{self.name}/{name}",
+            spec["model"],
+            spec.get("description", f"the {name} stage of {self.name}"),
+            config=spec.get("config", {}),
+            recipe=spec.get("recipe", {}),
+            data=self.data,
+            epochs=spec.get("epochs", self.epochs),
+            batch_size=spec.get("batch_size", self.batch_size),
+            architecture=spec.get("architecture", self.architecture),
+        )
+
     def learning_rates(self) -> dict[str, float]:
         """The recipe's learning rate per optimizer (what a run records)."""
         rates = {}
@@ -190,9 +217,20 @@ class Preset:
             "data": self.data.to_dict(),
             "epochs": self.epochs,
             "batch_size": self.batch_size,
+            "architecture": self.architecture,
             "kl_warmup": self.kl_warmup,
             "stages": _plain(self.stages),
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Preset:
+        """The preset that :meth:`to_dict` wrote (e.g. into a model card)."""
+        data = dict(data)
+        data["data"] = DataSpec(**data["data"])
+        if isinstance(data["data"].source, list):
+            data["data"] = dataclasses.replace(data["data"], source=tuple(data["data"].source))
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 def _plain(value):

@@ -1,0 +1,187 @@
+"""What the ``keras-gen`` commands share: the user-error type, files, model loading."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import inspect
+import json
+import os
+import sys
+import zipfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from keras_gen.io import atomic_write
+from keras_gen.training.adversarial import PlayerOptimizers
+from keras_gen.zoo.text_model import TextModel
+
+PROG = "keras-gen"
+MODEL_FILE = "model.keras"
+METRICS_FILE = "metrics.json"
+SAMPLES_DIR = "samples"
+TEXT_SAMPLES_FILE = "samples.txt"
+
+
+class CLIError(Exception):
+    """A user error: printed as one line ``keras-gen: error: ...`` with exit status 2."""
+
+
+# --- files --------------------------------------------------------------------------------
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, Mapping):  # e.g. the registry's read-only mappings
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def write_json(path: Path, payload: dict) -> None:
+    """Write ``payload`` to ``path`` atomically (readable non-ASCII text, as for couplets)."""
+
+    def write(tmp: str) -> None:
+        with open(tmp, "x", encoding="utf-8") as f:
+            json.dump(payload, f, indent=2, default=json_default, ensure_ascii=False)
+            f.write("\n")
+
+    atomic_write(path, write, suffix=".json")
+
+
+def write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), suffix=".txt")
+
+
+def read_json(path: Path) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except json.JSONDecodeError as err:
+        raise CLIError(f"{path} is not valid JSON: {err}") from err
+
+
+def training_metrics(model_path: str) -> dict:
+    """The ``metrics.json`` next to a model file, or ``{}`` (a model saved elsewhere)."""
+    metrics_file = Path(model_path).parent / METRICS_FILE
+    if not metrics_file.is_file():
+        return {}
+    with contextlib.suppress(OSError, json.JSONDecodeError):
+        with open(metrics_file, encoding="utf-8") as f:
+            return json.load(f)
+    return {}
+
+
+def load_model(path: str | os.PathLike, capability: type | tuple[type, ...] | None = None):
+    """A model from a ``.keras`` file; a user error unless it is a ``capability`` instance."""
+    file = Path(path)
+    if not file.is_file():
+        raise CLIError(f"no such model file: {os.fspath(path)!r}")
+    try:
+        model = keras.saving.load_model(file)
+    except (zipfile.BadZipFile, KeyError) as err:
+        raise CLIError(f"cannot read {os.fspath(path)!r} as a .keras model file: {err}") from err
+    if capability is not None and not isinstance(model, capability):
+        wanted = capability if isinstance(capability, tuple) else (capability,)
+        raise CLIError(
+            f"{os.fspath(path)!r} holds a {type(model).__name__}, which is not a "
+            f"{' or '.join(c.__name__ for c in wanted)} (keras_gen.zoo.capabilities)"
+        )
+    return model
+
+
+def is_text_model(model) -> bool:
+    """Whether ``model`` reads and writes text (the text family), not images."""
+    return isinstance(model, TextModel)
+
+
+# --- calling models -----------------------------------------------------------------------
+
+
+def accepted(fn: Callable, options: Mapping[str, Any]) -> dict:
+    """The ``options`` that ``fn`` takes (the zoo's generate methods differ in their options).
+
+    >>> accepted(lambda texts, seed=None: texts, {"seed": 0, "beam_width": 4})
+    {'seed': 0}
+    """
+    parameters = inspect.signature(fn).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return dict(options)
+    return {k: v for k, v in options.items() if k in parameters}
+
+
+def sampling_options(model) -> dict:
+    """``generate``'s options for the best samples: the EMA generator where training kept one."""
+    if "ema" not in inspect.signature(model.generate).parameters:
+        return {}
+    try:
+        with model.ema_generator():  # raises when the generator's optimizer keeps no EMA
+            pass
+    except ValueError:
+        return {}
+    return {"ema": True}
+
+
+def optimizers_of(model) -> dict:
+    """The model's optimizers by recipe key: ``optimizer``, or ``g_optimizer``/``d_optimizer``."""
+    if isinstance(model.optimizer, PlayerOptimizers):
+        return {
+            "g_optimizer": model.optimizer.generator,
+            "d_optimizer": model.optimizer.discriminator,
+        }
+    return {"optimizer": model.optimizer}
+
+
+def learning_rates(model) -> dict[str, float]:
+    """The learning rate of each of the model's optimizers, as it trains now."""
+    return {
+        # 7 significant digits: the float32 value, without its binary noise (2e-4, not 1.9999e-4).
+        key: float(f"{float(keras.ops.convert_to_numpy(opt.learning_rate)):.7g}")
+        for key, opt in optimizers_of(model).items()
+    }
+
+
+def versions() -> dict[str, str]:
+    backend = keras.backend.backend()
+    # The backend module's own version, without naming the backend here.
+    return {"keras": keras.version(), backend: importlib.import_module(backend).__version__}
+
+
+def floats(values: Mapping) -> dict[str, float]:
+    return {k: float(v) for k, v in values.items()}
+
+
+def verbose() -> int:
+    return 1 if sys.stdout.isatty() else 2
+
+
+# --- argument types -----------------------------------------------------------------------
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}")
+    return value
