@@ -1,4 +1,4 @@
-"""Small real slices of ../shared/data (read-only) and tiny vocabularies for the text tests."""
+"""Small real slices of ../shared/data (read-only) and tiny vocabularies for the text models."""
 
 import pytest
 

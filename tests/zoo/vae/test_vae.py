@@ -1,36 +1,64 @@
-"""Behaviour of the autoencoder/VAE family: numerical identities and clear errors."""
+"""VAE and CVAE: the model harness, the likelihood estimate, conditioning and errors."""
 
 import keras
 import numpy as np
 import pytest
-from scipy import linalg, stats
+from scipy import stats
 
 from keras_gen import zoo
+from keras_gen.testing import run_model_test
 
 RNG = np.random.default_rng(0)
-X = RNG.random((64, 28, 28, 1), dtype="float32")
+X = RNG.random((15, 12, 12, 1), dtype="float32")  # odd: the replicas get 8 and 7 examples
+Y = np.arange(15) % 4
+TINY = {"image_shape": (12, 12, 1), "latent_dim": 3, "hidden_units": (8,), "seed": 1}
 
 
-def test_linear_autoencoder_spans_the_pca_subspace():
-    keras.utils.set_random_seed(0)
-    # 6-d data whose covariance has a clear top-2 subspace.
-    basis = linalg.qr(RNG.normal(size=(6, 6)))[0]
-    scales = np.array([3.0, 2.0, 0.5, 0.3, 0.2, 0.1])
-    # An offset exercises the biases (a large one only slows Adam down).
-    data = (RNG.normal(size=(4096, 6)) * scales) @ basis.T + 1.0
-    data = data.astype("float32")
-    model = zoo.LinearAutoencoder((6,), latent_dim=2)
-    model.compile(optimizer=keras.optimizers.Adam(0.03))
-    model.fit(data, batch_size=128, epochs=30, verbose=0)
-    centred = data - data.mean(0)
-    top2 = linalg.svd(centred, full_matrices=False)[2][:2].T  # (6, 2)
-    learned = model.decoder_kernel().T  # (6, 2)
-    angles = linalg.subspace_angles(top2, learned)
-    assert np.degrees(angles).max() < 2.0
-    # And it reconstructs as well as PCA does.
-    pca_error = 0.5 * ((centred - centred @ top2 @ top2.T) ** 2).sum(-1).mean()
-    loss = model.evaluate(data, verbose=0)
-    assert loss == pytest.approx(pca_error, rel=0.02)
+def _outputs(model):
+    return model.generate(3, seed=5), model.encode(X[:3]), model.reconstruct(X[:3])
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {"architecture": "conv", "filters": (4, 8)},
+        {"likelihood": "gaussian"},
+    ],
+    ids=["mlp", "conv", "gaussian"],
+)
+def test_vae_passes_the_model_harness(config, mirrored):
+    outputs = _outputs
+    if config.get("likelihood") == "gaussian":  # and the likelihood is finite in float16
+
+        def outputs(model):
+            return (*_outputs(model), model.log_likelihood(X[:3], num_samples=4, seed=0))
+
+    run_model_test(zoo.VAE, {**TINY, **config}, (X,), "vae", outputs=outputs, strategy=mirrored)
+
+
+def test_cvae_passes_the_model_harness(mirrored):
+    def outputs(model):
+        labels = [0, 1, 3]
+        return (
+            model.generate(3, seed=5, labels=labels),
+            model.encode(X[:3], Y[:3]),
+            model.reconstruct(X[:3], Y[:3]),
+        )
+
+    run_model_test(
+        zoo.CVAE, {**TINY, "num_classes": 4}, (X, Y), "cvae", outputs=outputs, strategy=mirrored
+    )
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_conv_vae_trains_under_mixed_precision(policy):
+    keras.config.set_dtype_policy(policy)
+    model = zoo.VAE(**{**TINY, "architecture": "conv", "filters": (4, 8), "seed": 0})
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    x = RNG.random((64, 12, 12, 1), dtype="float32")
+    losses = np.array(model.fit(x, batch_size=16, epochs=2, verbose=0).history["loss"])
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
 
 
 def test_importance_sampled_likelihood_converges_to_the_exact_one():
@@ -60,11 +88,12 @@ def test_importance_sampled_likelihood_converges_to_the_exact_one():
 
 
 def test_log_likelihood_chunks_do_not_change_the_estimate():
+    x = RNG.random((6, 28, 28, 1), dtype="float32")
     vae = zoo.VAE((28, 28, 1), latent_dim=3, hidden_units=(16,), seed=0)
     from keras_gen.metrics import likelihood
 
     small = likelihood.importance_sampled_log_likelihood
-    ll_default = vae.log_likelihood(X[:6], num_samples=40, seed=3)
+    ll_default = vae.log_likelihood(x, num_samples=40, seed=3)
     calls = []
 
     def spy(fn, arrays, num_samples, batch_size=100, max_rows=50_000):
@@ -75,53 +104,12 @@ def test_log_likelihood_chunks_do_not_change_the_estimate():
     original = likelihood_module.importance_sampled_log_likelihood
     likelihood_module.importance_sampled_log_likelihood = spy
     try:
-        ll_chunked = vae.log_likelihood(X[:6], num_samples=40, seed=3)
+        ll_chunked = vae.log_likelihood(x, num_samples=40, seed=3)
     finally:
         likelihood_module.importance_sampled_log_likelihood = original
     assert calls
     # Same noise stream, different chunking: same numbers up to float32 rounding.
     np.testing.assert_allclose(ll_default, ll_chunked, rtol=1e-5)
-
-
-def test_contractive_penalty_matches_the_closed_form():
-    # One sigmoid layer: ||J||_F^2 = sum_j (h_j (1 - h_j))^2 sum_i W_ij^2 (Rifai et al.).
-    model = zoo.ContractiveAutoencoder((12,), latent_dim=3, hidden_units=(), contraction=0.5)
-    x = RNG.random((4, 12), dtype="float32")
-    terms = model.compute_terms(x)
-    kernel, bias = model.code_head.kernel.numpy(), model.code_head.bias.numpy()
-    h = 1 / (1 + np.exp(-(x @ kernel + bias)))
-    expected = ((h * (1 - h)) ** 2 * (kernel**2).sum(0)).sum(-1)
-    np.testing.assert_allclose(terms["jacobian"], expected, rtol=1e-4)
-    np.testing.assert_allclose(
-        terms["loss"], terms["reconstruction"] + 0.5 * terms["jacobian"], rtol=1e-6
-    )
-
-
-def test_denoising_corruptions():
-    masking = zoo.DenoisingAutoencoder((28, 28, 1), noise="masking", noise_level=0.25, seed=0)
-    ones = np.ones((64, 28, 28, 1), "float32")
-    kept = keras.ops.convert_to_numpy(masking.corrupt(ones)).mean()
-    assert kept == pytest.approx(0.75, abs=0.01)
-    gaussian = zoo.DenoisingAutoencoder((28, 28, 1), noise="gaussian", noise_level=0.3, seed=0)
-    noise = keras.ops.convert_to_numpy(gaussian.corrupt(ones)) - 1.0
-    assert noise.std() == pytest.approx(0.3, rel=0.02)
-    first, second = gaussian.corrupt(ones), gaussian.corrupt(ones)
-    assert not np.allclose(first, second)  # fresh noise each call
-
-
-def test_autoencoder_generates_from_its_fitted_code_distribution():
-    model = zoo.Autoencoder((28, 28, 1), latent_dim=3, hidden_units=(16,))
-    model.compile(optimizer="adam")
-    model.fit(X, epochs=2, batch_size=16, verbose=0)
-    codes = model.encode(X)
-    moments = model.latent_moments
-    assert not np.allclose(moments.moving_mean.numpy(), 0.0)
-    samples = model._sample_codes(5000, seed=0)
-    # The moving average lags the codes, but lies in their range.
-    assert np.all(np.abs(samples.mean(0) - codes.mean(0)) < 3 * codes.std(0) + 1e-3)
-    images = model.generate(4, seed=0)
-    assert images.shape == (4, 28, 28, 1) and 0 <= images.min() and images.max() <= 1
-    np.testing.assert_array_equal(images, model.generate(4, seed=0))
 
 
 def test_cvae_generates_the_chosen_class():
@@ -143,13 +131,13 @@ def test_cvae_generates_the_chosen_class():
         ({"latent_dim": 0}, "latent_dim"),
         ({"architecture": "rnn"}, "architecture must be one of"),
         ({"likelihood": "poisson"}, "likelihood must be one of"),
-        ({"architecture": "conv", "input_shape": (30, 30, 1)}, "divisible by 4"),
-        ({"architecture": "conv", "input_shape": (784,)}, "height, width, channels"),
+        ({"architecture": "conv", "image_shape": (30, 30, 1)}, "divisible by 4"),
+        ({"architecture": "conv", "image_shape": (784,)}, "height, width, channels"),
         ({"beta": -1.0}, "beta"),
     ],
 )
 def test_bad_configuration_is_a_clear_error(kwargs, message):
-    kwargs = {"input_shape": (28, 28, 1), **kwargs}
+    kwargs = {"image_shape": (28, 28, 1), **kwargs}
     with pytest.raises(ValueError, match=message):
         zoo.VAE(**kwargs)
 
