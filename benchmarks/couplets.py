@@ -21,15 +21,21 @@ import keras
 import numpy as np
 import text_common
 
-from keras_gen import metrics, zoo
+from keras_gen import metrics, presets
 from keras_gen.text import TextVocabulary, load_couplets, pipeline
 from keras_gen.text.loaders import ZIJIANZHAO_TRAIN
 
 MODELS = {
-    "CoupletTagger": lambda vocab, width: zoo.CoupletTagger(vocab, filters=width),
-    "Seq2Seq": lambda vocab, width: zoo.Seq2Seq(vocab, embedding_dim=128, hidden_dim=width),
-    "CoupletCVAE": lambda vocab, width: zoo.CoupletCVAE(
-        vocab, embedding_dim=128, filters=width, free_bits=0.125, seed=0
+    # name: (registry preset, what this benchmark sets given the width)
+    "CoupletTagger": ("couplet-tagger", lambda width: {"filters": width}),
+    # couplet=False: the unconstrained ("free") decoding stays the model's default
+    "Seq2Seq": (
+        "couplet-seq2seq",
+        lambda width: {"embedding_dim": 128, "hidden_dim": width, "couplet": False},
+    ),
+    "CoupletCVAE": (
+        "couplet-cvae",
+        lambda width: {"embedding_dim": 128, "filters": width, "free_bits": 0.125, "seed": 0},
     ),
 }
 
@@ -66,8 +72,10 @@ def main(argv=None):
 
     rows, outputs, diversity = [], {}, []
     for name in args.models:
-        model = MODELS[name](vocab, args.width)
-        model.compile(optimizer=keras.optimizers.Adam(args.lr))
+        preset, settings = MODELS[name]
+        preset = presets.get(preset)
+        model = preset.build(vocabulary=vocab, **settings(args.width))
+        preset.compile(model, learning_rate=args.lr)
         if name == "Seq2Seq":
             # The same pairs; targets end with the end token.
             train_y = np.concatenate([y, np.zeros((len(y), 1), np.int32)], axis=1)

@@ -73,7 +73,7 @@ def main(argv=None):
     args = parse_args(argv)
     import keras
 
-    from keras_gen import zoo
+    from keras_gen import presets
 
     x_old, x_new, t_old, t_new = load_split(args.data)
     x_new = x_new[: args.finetune_examples]
@@ -85,8 +85,9 @@ def main(argv=None):
         return model.evaluate(t_old, **kw)["loss"], model.evaluate(t_new, **kw)["loss"]
 
     keras.utils.set_random_seed(0)
-    vae = zoo.VAE((28, 28, 1), latent_dim=16, seed=0)
-    vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+    preset = presets.get("vae")  # dense VAE, latent 16
+    vae = preset.build(image_shape=(28, 28, 1), seed=0)
+    preset.compile(vae, learning_rate=1e-3)
     vae.fit(x_old, batch_size=args.batch_size, epochs=args.train_epochs, verbose=0)
     results = {"trained on 0-4 (before fine-tuning)": score(vae)}
     path = Path(tempfile.mkdtemp()) / "vae_digits_0_4.keras"

@@ -41,25 +41,17 @@ import time
 from pathlib import Path
 
 import common
+import gan_common
 import keras
 import numpy as np
 import tensorflow as tf
+from gan_common import FCDTrajectory, count_params, dataset
 
-from keras_gen import optimizers as kgo
-from keras_gen import zoo
 from keras_gen.callbacks import save_image_grid
 from keras_gen.metrics import frechet_classifier_distance, mnist_classifier
 
-LOSSES = {
-    # name: (compile arguments, batch multiplier (D slices per train step))
-    "non_saturating": ({"loss": "non_saturating"}, 1),
-    "hinge": ({"loss": "hinge"}, 1),
-    "rsgan": ({"loss": "rsgan"}, 1),
-    "wgan_gp": ({"loss": "wasserstein", "gradient_penalty": 10.0, "d_steps": 5}, 5),
-    # the non-saturating loss as keras-gen recommends it: with the R1 penalty on real images
-    # (Mescheder et al. 2018), as in the ns_r1 recipe of gan_recipes.py
-    "ns_r1": ({"loss": "non_saturating", "r1_penalty": 10.0}, 1),
-}
+# keras-gen's models: registry presets, through gan_common.VARIANTS
+LOSSES = ("non_saturating", "hinge", "rsgan", "wgan_gp", "ns_r1")
 LOSS_NAMES = {"reference": "non_saturating", "ns_r1": "non_saturating + R1 (gamma 10)"}
 
 
@@ -188,87 +180,21 @@ class ReferenceGAN(keras.Model):
         ).astype("float32")
 
 
-def adam(variant):
-    # WGAN-GP's paper settings (Gulrajani et al.); Radford et al.'s for the others.
-    if variant == "wgan_gp":
-        return keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9)
-    return keras.optimizers.Adam(2e-4, beta_1=0.5)
-
-
 def build(variant, args):
+    """The compiled model and its discriminator steps per generator update."""
     keras.utils.set_random_seed(args.seed)
     if variant == "reference":
         model = ReferenceGAN(args.latent_dim, args.filters, seed=args.seed)
-        model.compile(d_optimizer=adam(variant), g_optimizer=adam(variant))
+        # Radford et al.'s Adam, as keras-gen's plain recipe (the "dcgan-ns" preset)
+        model.compile(
+            d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+            g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+        )
         return model, 1
-    kwargs, mult = LOSSES[variant]
-    model = zoo.DCGAN((28, 28, 1), args.latent_dim, args.filters, seed=args.seed)
-    g_optimizer = adam(variant)
-    if args.ema:
-        g_optimizer = kgo.EMA(g_optimizer, momentum=args.ema)
-    model.compile(g_optimizer=g_optimizer, d_optimizer=adam(variant), **kwargs)
-    return model, mult
-
-
-class FCDTrajectory(keras.callbacks.Callback):
-    """FCD of ``samples`` images (seed 0) to the test set every ``every`` epochs (and at the
-    end), of the generator and, when the model keeps one, of its EMA."""
-
-    def __init__(self, classifier, x_test, samples, every, epochs, state_path=None):
-        super().__init__()
-        self.classifier, self.x_test = classifier, x_test
-        self.samples, self.every, self.epochs = samples, every, epochs
-        self.rows = []  # (epoch, fcd, fcd_ema or None)
-        self.seconds = 0.0  # spent evaluating in this process
-        self.train_seconds = 0.0  # training time of earlier processes (resumed runs)
-        self.images = self.ema_images = None
-        self.state_path = state_path
-        if state_path is not None and state_path.exists():
-            state = json.loads(state_path.read_text())
-            self.rows = [tuple(r) for r in state["rows"]]
-            self.train_seconds = state["train_seconds"]
-
-    def on_train_begin(self, logs=None):
-        self.started = time.perf_counter()
-
-    def elapsed_train_seconds(self):
-        """Training time so far, over every process of a resumed run, evaluations excluded."""
-        return self.train_seconds + time.perf_counter() - self.started - self.seconds
-
-    def measure(self, ema):
-        images = self.model.generate(self.samples, seed=0, **({"ema": True} if ema else {}))
-        return images, frechet_classifier_distance(images, self.x_test, self.classifier)
-
-    def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every and epoch + 1 != self.epochs:
-            return
-        t0 = time.perf_counter()
-        self.images, fcd = self.measure(ema=False)
-        self.ema_images, fcd_ema = (None, None)
-        if has_ema(self.model):
-            self.ema_images, fcd_ema = self.measure(ema=True)
-        self.rows.append((epoch + 1, fcd, fcd_ema))
-        self.seconds += time.perf_counter() - t0
-        print(f"  epoch {epoch + 1}: FCD {fcd:.2f}" + (f", EMA {fcd_ema:.2f}" if fcd_ema else ""))
-
-    def save_state(self):
-        """Write the trajectory and train time (call after BackupAndRestore's epoch backup)."""
-        if self.state_path is not None:
-            state = {"rows": self.rows, "train_seconds": self.elapsed_train_seconds()}
-            self.state_path.write_text(json.dumps(state))
-
-
-class Checkpointing(keras.callbacks.Callback):
-    """After the epoch's backup: save the trajectory's state; stop once past ``deadline``."""
-
-    def __init__(self, trajectory, deadline):
-        super().__init__()
-        self.trajectory, self.deadline = trajectory, deadline
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.trajectory.save_state()
-        if self.deadline is not None and time.perf_counter() > self.deadline:
-            self.model.stop_training = True
+    model = gan_common.build_dcgan(
+        variant, args.filters, args.latent_dim, args.seed, ema=args.ema or None
+    )
+    return model, gan_common.d_steps(variant)
 
 
 def describe(filters):
@@ -283,58 +209,16 @@ def grid_suffix(args) -> str:
     return f"_seed{args.seed}" if args.seed else ""
 
 
-def has_ema(model):
-    return isinstance(getattr(model, "g_optimizer", None), kgo.EMA)
-
-
-def dataset(x, batch_size, repeat=False, seed=0):
-    ds = tf.data.Dataset.from_tensor_slices(x)
-    ds = ds.shuffle(len(x), seed=seed) if not repeat else ds.repeat()
-    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-
-
-def count_params(model):
-    return sum(int(np.prod(v.shape)) for v in model.trainable_weights)
-
-
-def record_invocation(directory: Path) -> list[str]:
-    """Log this process in ``directory/invocations.json``; a line listing them all."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "invocations.json"
-    runs = json.loads(path.read_text()) if path.exists() else []
-    runs.append({"date": common.utc_date(), "cpu": common.cpu_model()})
-    path.write_text(json.dumps(runs))
-    if len(runs) == 1:
-        return []
-    listed = "; ".join(f"{r['date']} ({r['cpu']})" for r in runs)
-    return [
-        f"- Ran in {len(runs)} processes, each resuming from the last one's "
-        f"BackupAndRestore backups (both optimizers, EMA included): {listed}"
-    ]
-
-
 def measure_speed(args, x, directory=None):
     """Steady-state examples/s of the non-saturating step: keras-gen vs the reference.
 
     With ``directory``, a measurement made by an earlier process of the run is reused.
     """
     saved = None if directory is None else directory / "speed.json"
-    if saved is not None and saved.exists():
-        return json.loads(saved.read_text())
-    result = _measure_speed(args, x)
-    if saved is not None:
-        saved.write_text(json.dumps(result))
-    return result
+    return common.cached_json(saved, lambda: _measure_speed(args, x))
 
 
 def _measure_speed(args, x):
-    class StepClock(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.ends = []
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.ends.append(time.perf_counter())
-
     ds = dataset(x, args.batch_size, repeat=True)
     args = argparse.Namespace(**{**vars(args), "ema": 0.0})  # the reference has no EMA
     models = {
@@ -346,18 +230,10 @@ def _measure_speed(args, x):
         raise RuntimeError(f"the models differ in size: {params}")
     for m in models.values():  # warm-up: tracing and the first steps
         m.fit(ds, epochs=1, steps_per_epoch=args.speed_steps, verbose=0)
-    rates = {name: [] for name in models}
-    cpu = {name: [] for name in models}
-    for _ in range(args.speed_repeats):
-        for name, m in models.items():  # interleaved, so drifting load hits both
-            clock = StepClock()
-            c0 = time.process_time()
-            m.fit(ds, epochs=1, steps_per_epoch=args.speed_steps, verbose=0, callbacks=[clock])
-            n = args.speed_steps * args.batch_size
-            cpu[name].append(n / (time.process_time() - c0))
-            rates[name].append(
-                (args.speed_steps - 1) * args.batch_size / (clock.ends[-1] - clock.ends[0])
-            )
+    timed = common.interleaved_fits(
+        models, ds, args.speed_steps, args.speed_repeats, args.batch_size
+    )
+    rates, cpu = timed["rates"], timed["cpu_rates"]
     paired = [a / b for a, b in zip(rates["keras_gen"], rates["reference"])]
     return {
         "params": params["keras_gen"],
@@ -390,7 +266,7 @@ def train_variant(variant, args, x_train, x_test, classifier, deadline):
             keras.callbacks.BackupAndRestore(str(work / "backup"), delete_checkpoint=False)
         )
     trajectory = FCDTrajectory(classifier, x_test, args.samples, every, epochs, state)
-    callbacks = [trajectory, *callbacks, Checkpointing(trajectory, deadline)]
+    callbacks = [trajectory, *callbacks, gan_common.Checkpointing(trajectory, deadline)]
     history = model.fit(
         dataset(x_train, args.batch_size * mult, seed=args.seed),
         epochs=epochs,
@@ -400,11 +276,7 @@ def train_variant(variant, args, x_train, x_test, classifier, deadline):
     if not trajectory.rows or trajectory.rows[-1][0] != epochs:
         return None  # stopped by the deadline; the backup resumes it
     seconds = trajectory.elapsed_train_seconds()
-    if trajectory.images is None:  # finished in an earlier process
-        trajectory.images = trajectory.measure(ema=False)[0]
-        if has_ema(model):
-            trajectory.ema_images = trajectory.measure(ema=True)[0]
-    best = trajectory.ema_images if trajectory.ema_images is not None else trajectory.images
+    best = trajectory.best_images()
     grid_dir = common.BENCH_DIR / "results" if not args.no_record else Path("/tmp")
     save_image_grid(grid_dir / f"gan_mnist_{variant}{grid_suffix(args)}.png", best[:64], ncols=8)
     last = {k: float(v[-1]) for k, v in history.history.items()}
@@ -421,10 +293,7 @@ def main(argv=None):
     if args.minutes is not None and args.checkpoint_dir is None:
         raise SystemExit("--minutes needs --checkpoint-dir (where the stopped run resumes from)")
     keras.config.set_dtype_policy(args.precision)
-    path = args.data / "mnist" / "mnist.npz"
-    with np.load(path) as d:
-        x_train = (d["x_train"][: args.train_images, ..., None] / 255.0).astype("float32")
-        x_test = (d["x_test"][..., None] / 255.0).astype("float32")
+    x_train, x_test = gan_common.mnist_images(args.data, args.train_images)
     load_before = common.load_average()
     start_all = time.perf_counter()
     lines = [
@@ -437,7 +306,7 @@ def main(argv=None):
         *common.machine_lines(),
     ]
     if args.checkpoint_dir is not None:
-        lines += record_invocation(args.checkpoint_dir)
+        lines += common.record_invocation(args.checkpoint_dir)
     if not args.skip_speed:
         speed = measure_speed(args, x_train, args.checkpoint_dir)
         fmt = ", ".join

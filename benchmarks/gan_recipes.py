@@ -9,15 +9,17 @@ Inception FID) of ``--samples`` samples to the 10k test images is measured every
 ``--eval-minutes`` minutes, of the generator and of its EMA (momentum ``--ema``). The
 floor is the distance of 10k real training images to the test images.
 
-Recipes (all with the generator's EMA; ``--recipes`` picks some):
+Recipes (all with the generator's EMA; ``--recipes`` picks some), each a preset of the
+registry (``keras_gen.presets``) through ``gan_common.VARIANTS``:
 
-- ``wgan_gp``: Wasserstein loss, gradient penalty 10, 5 D steps per G step, Adam 1e-4,
-  betas 0.5/0.9 (Gulrajani et al. 2017), as in ``gan_mnist.py``;
-- ``hinge``: hinge loss, Adam 2e-4, beta_1 0.5, as in ``gan_mnist.py``;
-- ``hinge_sn_ttur``: hinge loss, spectral normalization in D, two time-scale Adam
-  (D 4e-4, G 1e-4, betas 0/0.9; Miyato et al. 2018, Zhang et al. 2019);
-- ``ns_r1``: non-saturating loss with the R1 penalty (gamma 10; Mescheder et al. 2018),
-  Adam 2e-4, beta_1 0.5;
+- ``wgan_gp`` (``wgan-gp``): Wasserstein loss, gradient penalty 10, 5 D steps per G step,
+  Adam 1e-4, betas 0.5/0.9 (Gulrajani et al. 2017), as in ``gan_mnist.py``;
+- ``hinge`` (``dcgan-ns`` with the hinge loss): hinge loss, Adam 2e-4, beta_1 0.5, as in
+  ``gan_mnist.py``;
+- ``hinge_sn_ttur`` (``dcgan-hinge-sn``): hinge loss, spectral normalization in D, two
+  time-scale Adam (D 4e-4, G 1e-4, betas 0/0.9; Miyato et al. 2018, Zhang et al. 2019);
+- ``ns_r1`` (``dcgan``): non-saturating loss with the R1 penalty (gamma 10; Mescheder et
+  al. 2018), Adam 2e-4, beta_1 0.5;
 - ``wgan_gp_wide``, ``hinge_sn_ttur_wide`` and ``ns_r1_wide``: the same with the filters
   doubled.
 
@@ -48,49 +50,26 @@ import time
 from pathlib import Path
 
 import common
+import gan_common
 import keras
-import numpy as np
-import tensorflow as tf
 
-from keras_gen import optimizers as kgo
-from keras_gen import zoo
 from keras_gen.callbacks import save_image_grid
 from keras_gen.metrics import frechet_classifier_distance, mnist_classifier
 
 RECIPES = {
-    # name: (what it is, DCGAN kwargs, compile kwargs, D Adam kwargs, G Adam kwargs)
-    "wgan_gp": (
-        "Wasserstein + GP 10, 5 D steps, Adam 1e-4 (0.5, 0.9)",
-        {},
-        {"loss": "wasserstein", "gradient_penalty": 10.0, "d_steps": 5},
-        {"learning_rate": 1e-4, "beta_1": 0.5, "beta_2": 0.9},
-        {"learning_rate": 1e-4, "beta_1": 0.5, "beta_2": 0.9},
-    ),
-    "hinge": (
-        "hinge, Adam 2e-4 (0.5, 0.999)",
-        {},
-        {"loss": "hinge"},
-        {"learning_rate": 2e-4, "beta_1": 0.5},
-        {"learning_rate": 2e-4, "beta_1": 0.5},
-    ),
+    # name: (what it is, gan_common variant (a registry preset), filter multiplier)
+    "wgan_gp": ("Wasserstein + GP 10, 5 D steps, Adam 1e-4 (0.5, 0.9)", "wgan_gp", 1),
+    "hinge": ("hinge, Adam 2e-4 (0.5, 0.999)", "hinge", 1),
     "hinge_sn_ttur": (
         "hinge, spectral norm in D, Adam D 4e-4 / G 1e-4 (0, 0.9)",
-        {"spectral_norm": True},
-        {"loss": "hinge"},
-        {"learning_rate": 4e-4, "beta_1": 0.0, "beta_2": 0.9},
-        {"learning_rate": 1e-4, "beta_1": 0.0, "beta_2": 0.9},
+        "hinge_sn_ttur",
+        1,
     ),
-    "ns_r1": (
-        "non-saturating + R1 (gamma 10), Adam 2e-4 (0.5, 0.999)",
-        {},
-        {"loss": "non_saturating", "r1_penalty": 10.0},
-        {"learning_rate": 2e-4, "beta_1": 0.5},
-        {"learning_rate": 2e-4, "beta_1": 0.5},
-    ),
+    "ns_r1": ("non-saturating + R1 (gamma 10), Adam 2e-4 (0.5, 0.999)", "ns_r1", 1),
 }
 for _name in ("wgan_gp", "hinge_sn_ttur", "ns_r1"):  # the same recipes with the filters doubled
-    _what, _model, *_rest = RECIPES[_name]
-    RECIPES[f"{_name}_wide"] = (f"{_what}; filters doubled", {**_model, "wide": True}, *_rest)
+    _what, _variant, _ = RECIPES[_name]
+    RECIPES[f"{_name}_wide"] = (f"{_what}; filters doubled", _variant, 2)
 
 
 def parse_args(argv=None):
@@ -126,19 +105,13 @@ def parse_args(argv=None):
     return args
 
 
-def build(recipe: str, args) -> zoo.DCGAN:
-    """keras-gen's DCGAN compiled with the recipe's game and optimizers."""
-    _, model_kwargs, compile_kwargs, d_adam, g_adam = RECIPES[recipe]
-    model_kwargs = dict(model_kwargs)
-    widen = 2 if model_kwargs.pop("wide", False) else 1
+def build(recipe: str, args):
+    """keras-gen's DCGAN from the recipe's preset, compiled with its game and optimizers and
+    an EMA (momentum ``--ema``) of the generator."""
+    _, variant, widen = RECIPES[recipe]
     filters = [f * widen for f in args.filters]
     keras.utils.set_random_seed(0)
-    model = zoo.DCGAN((28, 28, 1), args.latent_dim, filters, seed=0, **model_kwargs)
-    g_optimizer = kgo.EMA(keras.optimizers.Adam(**g_adam), momentum=args.ema)
-    model.compile(
-        g_optimizer=g_optimizer, d_optimizer=keras.optimizers.Adam(**d_adam), **compile_kwargs
-    )
-    return model
+    return gan_common.build_dcgan(variant, filters, args.latent_dim, seed=0, ema=args.ema)
 
 
 class TimedFCD(keras.callbacks.Callback):
@@ -224,8 +197,10 @@ class TimedFCD(keras.callbacks.Callback):
         t0 = time.perf_counter()
         fcds = []
         for ema in (False, True):
-            images = self.model.generate(self.samples, seed=0, ema=ema)
-            fcds.append(frechet_classifier_distance(images, self.x_test, self.classifier))
+            images, fcd = gan_common.sample_fcd(
+                self.model, self.samples, self.x_test, self.classifier, ema=ema
+            )
+            fcds.append(fcd)
         self.images = images  # the EMA generator's
         updates = int(self.model.g_optimizer.iterations.numpy())
         self.rows.append((elapsed, updates, self.state["batches"] * self.batch_images, *fcds))
@@ -236,17 +211,12 @@ class TimedFCD(keras.callbacks.Callback):
         )
 
 
-def dataset(x, batch_size, seed=0):
-    ds = tf.data.Dataset.from_tensor_slices(x).shuffle(len(x), seed=seed).repeat()
-    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-
-
 def train(recipe: str, args, classifier, x_train, x_test, deadline):
     """Trains one recipe for its budget (resuming from ``args.checkpoint_dir`` if given);
     returns (FCD rows, trainable parameters, processes that trained it), or None when the
     process stopped early."""
     model = build(recipe, args)
-    _, _, compile_kwargs, d_adam, g_adam = RECIPES[recipe]
+    variant = RECIPES[recipe][1]
     work = None if args.checkpoint_dir is None else args.checkpoint_dir / recipe
     clock = TimedFCD(
         classifier,
@@ -254,13 +224,13 @@ def train(recipe: str, args, classifier, x_train, x_test, deadline):
         args.samples,
         60 * args.minutes_each,
         60 * args.eval_minutes,
-        args.batch_size * compile_kwargs.get("d_steps", 1),
+        args.batch_size * gan_common.d_steps(variant),
         decay_from=args.decay_from,
-        base_rates=(g_adam["learning_rate"], d_adam["learning_rate"]),
+        base_rates=gan_common.learning_rates(variant),
         state_path=None if work is None else work / "clock.json",
         deadline=deadline,
     )
-    params = sum(int(np.prod(v.shape)) for v in model.trainable_weights)
+    params = gan_common.count_params(model)
     if clock.state["done"]:
         return clock.rows, params, clock.processes
     callbacks = [clock]
@@ -269,7 +239,12 @@ def train(recipe: str, args, classifier, x_train, x_test, deadline):
         backup = keras.callbacks.BackupAndRestore(str(work / "backup"), delete_checkpoint=False)
         callbacks.insert(0, backup)  # the weights are saved before the clock that counts them
     model.fit(
-        dataset(x_train, clock.batch_images, seed=len(clock.rows) + clock.state["batches"]),
+        gan_common.dataset(
+            x_train,
+            clock.batch_images,
+            seed=len(clock.rows) + clock.state["batches"],
+            repeat=True,
+        ),
         epochs=10**9 if work is not None else 1,
         steps_per_epoch=args.steps_per_save if work is not None else 10**9,
         verbose=0,
@@ -286,10 +261,7 @@ def train(recipe: str, args, classifier, x_train, x_test, deadline):
 def main(argv=None):
     args = parse_args(argv)
     keras.config.set_dtype_policy(args.precision)
-    x_train, x_test = (
-        (x[..., None] / 255.0).astype("float32") for x in common.load_mnist(args.data)
-    )
-    x_train = x_train[: args.train_images]
+    x_train, x_test = gan_common.mnist_images(args.data, args.train_images)
     classifier = mnist_classifier()
     floor = frechet_classifier_distance(x_train[:10000], x_test, classifier)
     load_before = common.load_average()

@@ -17,7 +17,7 @@ import common
 import keras
 import text_common
 
-from keras_gen import metrics, zoo
+from keras_gen import metrics, presets
 from keras_gen.text import TextVocabulary, load_titles, pipeline
 
 
@@ -69,10 +69,11 @@ def main(argv=None):
     vx, vy = pipeline.seq2seq_arrays(
         vocab, val_b, val_t, max_source_length=args.max_source_length, max_target_length=32
     )
-    model = zoo.Seq2Seq(
-        vocab, embedding_dim=128, hidden_dim=args.hidden_dim, dropout=0.2, copy=args.copy
+    preset = presets.get("title-seq2seq")  # dropout 0.2, Adam with global_clipnorm 1
+    model = preset.build(
+        vocabulary=vocab, embedding_dim=128, hidden_dim=args.hidden_dim, copy=args.copy
     )
-    model.compile(optimizer=keras.optimizers.Adam(args.lr, global_clipnorm=1.0))
+    preset.compile(model, learning_rate=args.lr)
     best = text_common.BestWeights("val_loss")
     _, steps, seconds, epochs = text_common.fit_for(
         model,

@@ -207,15 +207,6 @@ def worker(args):
     if len(set(params.values())) != 1:
         raise RuntimeError(f"the models differ in size: {params}")
 
-    class StepClock(keras.callbacks.Callback):
-        # Steady-state rate: from the end of the first step to the end of the last one, so
-        # the per-call start-up of fit (iterator, callbacks, first step) is excluded.
-        def on_train_begin(self, logs=None):
-            self.ends = []
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.ends.append(time.perf_counter())
-
     warm = {}
     for name, m in models.items():
         # Warm up with the same steps_per_epoch as the timed calls: in our trials the first
@@ -224,23 +215,11 @@ def worker(args):
         m.fit(ds, epochs=1, steps_per_epoch=args.warmup_steps, verbose=0)
         m.fit(ds, epochs=1, steps_per_epoch=args.steps, verbose=0)
         warm[name] = time.perf_counter() - t0
-    rates = {name: [] for name in models}
-    call_rates = {name: [] for name in models}
-    cpu_rates = {name: [] for name in models}
-    losses = {}
-    for _ in range(args.repeats):
-        for name, m in models.items():  # interleaved: A, B, A, B, ...
-            clock = StepClock()
-            t0, c0 = time.perf_counter(), time.process_time()
-            h = m.fit(ds, epochs=1, steps_per_epoch=args.steps, verbose=0, callbacks=[clock])
-            call_rates[name].append(args.steps * args.batch_size / (time.perf_counter() - t0))
-            # Examples per CPU-second of this process: less sensitive to other processes
-            # on a shared machine than wall time (but it counts spin-waiting threads too).
-            cpu_rates[name].append(args.steps * args.batch_size / (time.process_time() - c0))
-            rates[name].append(
-                (args.steps - 1) * args.batch_size / (clock.ends[-1] - clock.ends[0])
-            )
-            losses[name] = float(h.history["loss"][-1])
+    # interleaved: A, B, A, B, ...; steady-state rates (the start-up of fit excluded), rates
+    # of the whole fit call and examples per CPU-second of this process
+    timed = common.interleaved_fits(models, ds, args.steps, args.repeats, args.batch_size)
+    rates, call_rates, cpu_rates = timed["rates"], timed["call_rates"], timed["cpu_rates"]
+    losses = {name: logs["loss"] for name, logs in timed["logs"].items()}
     print(
         "RESULT "
         + json.dumps(
