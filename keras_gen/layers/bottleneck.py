@@ -20,6 +20,21 @@ class VariationalBottleneck(keras.layers.Layer):
     the layer samples; at inference it returns the mean unless
     ``sample_at_inference=True``.
 
+    Args:
+        units: positive int, the size of the code ``z`` (the output's last axis).
+        beta: weight of the KL term in the loss, >= 0; default 1.0.
+        seed: optional int seed of the sampling noise (its
+            :class:`GaussianSampling` layer); None: a random one.
+        sample_at_inference: whether calls outside training also sample; default
+            False (they return the mean).
+        **kwargs: passed to ``keras.layers.Layer`` (``name``, ``dtype``, ...).
+
+    Input shape:
+        ``(batch_size, ..., input_dim)``.
+
+    Output shape:
+        ``(batch_size, ..., units)``.
+
     Example:
 
     >>> import keras

@@ -16,6 +16,19 @@ class WordDropout(SavesSeedState, keras.layers.Layer):
 
     Bowman et al. (2016): weakening the decoder's view of the sentence makes it use the
     latent code. Noise from the layer's ``SeedGenerator``, different on every replica.
+    Only active in training; the special ids (padding, unknown, start, end) are never
+    replaced.
+
+    Args:
+        rate: probability of replacing each token, in [0, 1]; default 0.0 (a no-op).
+        seed: optional int seed of the layer's ``SeedGenerator``; None: a random one.
+        **kwargs: passed to ``keras.layers.Layer`` (``name``, ``dtype``, ...).
+
+    Call arguments:
+        ids: int token ids of any shape (see :class:`~keras_gen.text.TextVocabulary`).
+        training: whether to drop tokens; default False (the ids pass unchanged).
+
+    Example:
 
     >>> import numpy as np
     >>> ids = WordDropout(1.0, seed=0)(np.array([[2, 7, 8, 0]]), training=True)
@@ -50,6 +63,18 @@ class SeededDropout(SavesSeedState, keras.layers.Layer):
     Keras' ``Dropout`` draws the same mask on every replica of a MirroredStrategy and
     does not save its generator's state, so a reloaded model would not continue
     training exactly; this one does both right.
+
+    Args:
+        rate: fraction of the inputs to drop, in [0, 1); the kept ones are scaled by
+            ``1 / (1 - rate)``. Default 0.0 (a no-op).
+        seed: optional int seed of the layer's ``SeedGenerator``; None: a random one.
+        **kwargs: passed to ``keras.layers.Layer`` (``name``, ``dtype``, ...).
+
+    Call arguments:
+        inputs: a float tensor of any shape.
+        training: whether to drop; default False (the inputs pass unchanged).
+
+    Example:
 
     >>> import numpy as np
     >>> out = SeededDropout(0.5, seed=0)(np.ones((1, 1000), "float32"), training=True)

@@ -10,6 +10,23 @@ from keras import ops
 class GatedResidualBlock(keras.layers.Layer):
     """``h + conv_a(h) * sigmoid(conv_b(h))``, zeroed at padded positions (a gated residual CNN).
 
+    ``conv_a`` and ``conv_b`` are the two halves of one ``Conv1D`` with ``2 * filters``
+    outputs and ``"same"`` padding, so the length is kept.
+
+    Args:
+        filters: int, the channels of the convolution's output; equal to the inputs'
+            last axis (the residual sum needs it).
+        kernel_size: int, width of the 1-D convolution window; default 3.
+        dilation_rate: int, dilation of the convolution; default 1.
+        **kwargs: passed to ``keras.layers.Layer`` (``name``, ``dtype``, ...).
+
+    Call arguments:
+        inputs: float tensor of shape ``(batch_size, length, filters)``.
+        mask: bool (or 0/1) tensor of shape ``(batch_size, length)``, False at padded
+            positions, whose outputs are set to 0.
+
+    Example:
+
     >>> import numpy as np
     >>> block = GatedResidualBlock(8, kernel_size=3)
     >>> tuple(block(np.ones((2, 5, 8), "float32"), np.ones((2, 5), bool)).shape)

@@ -18,6 +18,15 @@ class LatentMoments(keras.layers.Layer):
     The statistics are updated like BatchNormalization's moving averages, so
     they are saved with the model and averaged across replicas.
 
+    Args:
+        momentum: weight of the old statistics at each training call, in [0, 1);
+            default 0.99. 0 keeps the moments of the last batch only.
+        **kwargs: passed to ``keras.layers.Layer`` (``name``, ``dtype``, ...).
+
+    Input shape:
+        ``(batch_size, ..., dim)``: the moments are over the last axis (all the other
+        axes count as examples). The output is the input, unchanged.
+
     Example:
 
     >>> import numpy as np

@@ -18,6 +18,14 @@ class GaussianSampling(SavesSeedState, keras.layers.Layer):
     ``mixed_bfloat16``/``mixed_float16``) and differs between the replicas of a
     distribution strategy. Gradients flow to ``mean`` and ``log_var``.
 
+    Args:
+        seed: optional int seed of the layer's ``SeedGenerator``; None: a random one.
+        **kwargs: passed to ``keras.layers.Layer`` (``name``, ``dtype``, ...).
+
+    Call arguments:
+        inputs: a pair ``[mean, log_var]`` of tensors of the same shape; the output
+            has that shape too.
+
     Example:
 
     >>> import numpy as np
@@ -31,6 +39,10 @@ class GaussianSampling(SavesSeedState, keras.layers.Layer):
         super().__init__(**kwargs)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # No weights. Built now, so that a model holding it counts as built: Keras would
+        # otherwise build a distributed model by calling it on the replica MEAN of the
+        # first batch (no labels for a CVAE, and an error for an uneven split).
+        self.built = True
 
     def call(self, inputs):
         mean, log_var = inputs

@@ -13,6 +13,20 @@ class TiedSoftmaxHead(keras.layers.Layer):
     at every call (and trained by both uses), so a model that owns both saves it once.
     Built inside the model that owns the embedding, from that model's config.
 
+    Args:
+        embedding: the ``keras.layers.Embedding`` whose matrix ``E`` (shape
+            ``(vocabulary_size, dim)``) is shared; it must be built before the head is
+            called. The bias has one entry per row of ``E`` (``embedding.input_dim``).
+        **kwargs: passed to ``keras.layers.Layer`` (``name``, ``dtype``, ...).
+
+    Input shape:
+        ``(batch_size, ..., dim)``, the embedding's output dimension.
+
+    Output shape:
+        ``(batch_size, ..., vocabulary_size)``: logits, no softmax applied.
+
+    Example:
+
     >>> import numpy as np
     >>> emb = keras.layers.Embedding(5, 3)
     >>> emb.build((None,))

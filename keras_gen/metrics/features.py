@@ -107,6 +107,18 @@ class ClassifierFeatures(keras.Model):
     ``python -m keras_gen.metrics.train_classifier``); it saves to and loads from one
     ``.keras`` file. Frechet distances on these features are FCDs, not Inception FIDs.
 
+    Args:
+        image_shape: (height, width, channels) of the images; default (28, 28, 1). It
+            must be large enough for the convolutions and poolings of ``filters``.
+        num_classes: positive int, the classes of the head; default 10.
+        feature_dim: positive int, the ReLU units of the feature layer (the feature
+            size); default 128.
+        filters: positive ints, the filters of the 3x3 "valid" convolutions, with 2x2
+            max pooling between them; default (32, 64, 48).
+        **kwargs: passed to ``keras.Model`` (``name``, ``dtype``).
+
+    Example:
+
     >>> import numpy as np
     >>> features = ClassifierFeatures(image_shape=(28, 28, 1))
     >>> features(np.zeros((2, 28, 28, 1), "float32")).shape
@@ -308,6 +320,13 @@ class InceptionFeatures:
     These are Keras' Inception-v3 weights, not the 2015 Inception graph of the reference
     FID code (TTUR, pytorch-fid, TF-GAN), and resizing differs too: values are close to,
     but not the same as, published FIDs. Compare them with each other.
+
+    Args:
+        weights_path: path of an existing Inception-v3 "no top" weights file (the
+            ``.h5`` at :data:`INCEPTION_WEIGHTS_URL`). Required: None and ``"imagenet"``
+            raise a ``ValueError``, a missing file a ``FileNotFoundError``.
+
+    Example:
 
     >>> InceptionFeatures(None)
     Traceback (most recent call last):

@@ -26,6 +26,12 @@ class GradientAccumulation(OptimizerWrapper):
     Wrappers inside (e.g. a clip) see the averaged gradient; wrappers outside see each
     micro-batch's gradient.
 
+    Args:
+        steps: number of calls (micro-batches) averaged into one update, an int >= 1;
+            1 applies every call's gradient directly.
+
+    Other arguments: see :class:`~keras_gen.optimizers.OptimizerWrapper`.
+
     Example:
 
     >>> import keras, numpy as np

@@ -78,11 +78,22 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
     Subclasses implement ``_apply_reduced(grads, variables)`` (gradients already summed
     over the replicas) and call ``self._apply_inner(grads, variables)`` to pass them on.
 
+    The arguments below are shared by every wrapper (:class:`GradientAccumulation`,
+    :class:`EMA`, :class:`Lookahead`, :class:`LRMultiplier`, :class:`GradientTransform`);
+    their docstrings only describe their own.
+
     Args:
-        optimizer: the wrapped optimizer (an instance, or a name for ``keras.optimizers.get``).
-        loss_scale_factor: static loss scale, as in Keras (the dynamic one comes from
-            ``keras.optimizers.LossScaleOptimizer``, which must be outermost).
-        name: the optimizer's name.
+        optimizer: the wrapped optimizer: a ``keras.optimizers.Optimizer`` instance
+            (another wrapper included) or anything ``keras.optimizers.get`` takes (a
+            name such as ``"adam"``, a config dict). It must not be a
+            ``LossScaleOptimizer``, be wrapped already, or set ``use_ema``,
+            ``gradient_accumulation_steps`` or ``loss_scale_factor`` itself. Its
+            ``learning_rate`` and ``iterations`` are the wrapper's.
+        loss_scale_factor: optional static loss scale, as in Keras: the gradients are
+            divided by it before any transform. Only the outermost wrapper may set it (the
+            dynamic one comes from ``keras.optimizers.LossScaleOptimizer``, which must be
+            outermost). Default None: no scaling.
+        name: the optimizer's name; None gives the class's snake-case name (``"ema"``).
     """
 
     def __init__(self, optimizer, *, loss_scale_factor=None, name=None):

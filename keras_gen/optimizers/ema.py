@@ -27,6 +27,13 @@ class EMA(OptimizerWrapper):
     :meth:`averaged_weights`. Unlike Keras' ``use_ema``, ``fit`` does not overwrite the
     weights with the average at the end.
 
+    Args:
+        momentum: weight of the old average at each real update, a float in [0, 1);
+            default 0.999 (an average over roughly the last 1000 updates). 0 keeps a
+            copy of the latest weights.
+
+    Other arguments: see :class:`~keras_gen.optimizers.OptimizerWrapper`.
+
     Example:
 
     >>> import keras, numpy as np

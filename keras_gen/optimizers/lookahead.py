@@ -19,6 +19,13 @@ class Lookahead(OptimizerWrapper):
     optimizer. Cycles count real updates (the base optimizer's ``iterations``), so it
     composes with GradientAccumulation in either order.
 
+    Args:
+        k: number of real updates of the fast weights per cycle, an int >= 1; default 5.
+        alpha: step of the slow weights towards the fast ones at the end of a cycle, in
+            (0, 1]; default 0.5. 1 keeps the fast weights (plain training).
+
+    Other arguments: see :class:`~keras_gen.optimizers.OptimizerWrapper`.
+
     Example:
 
     >>> import keras, numpy as np

@@ -26,6 +26,17 @@ class PaperAdam(keras.optimizers.Optimizer):
         m_hat = m_t / (1 - beta_1**t);  v_hat = v_t / (1 - beta_2**t)
         w_t = w_{t-1} - lr * m_hat / (sqrt(v_hat) + epsilon)
 
+    Args:
+        learning_rate: ``lr``: a float, a ``LearningRateSchedule`` or a callable, as
+            for any Keras optimizer; default 0.001.
+        beta_1: decay of the first-moment estimate ``m``, in [0, 1); default 0.9.
+        beta_2: decay of the second-moment estimate ``v``, in [0, 1); default 0.999.
+        epsilon: added to ``sqrt(v_hat)`` (outside the bias correction, as in the
+            paper), >= 0; default 1e-7 (Keras' default).
+        name: the optimizer's name; default ``"paper_adam"``.
+        **kwargs: the other ``keras.optimizers.Optimizer`` arguments (``weight_decay``,
+            ``clipnorm``, ``global_clipnorm``, ``clipvalue``, ``loss_scale_factor``, ...).
+
     Example:
 
     >>> import numpy as np

@@ -20,11 +20,18 @@ class GradientTransform(OptimizerWrapper):
     replica's partial gradient before the all-reduce, these transforms see the gradient
     of the global batch, so 2 replicas give the update of 1 device.
 
-    ``transforms`` items are :mod:`keras_gen.optimizers.transforms` objects, names
-    (``"centralize"``), ``(name, kwargs)`` pairs or ``{"name": ..., **kwargs}`` dicts.
     With ``skip_non_finite`` in the chain, an update whose gradients are not finite is
     skipped entirely (the wrapped optimizer does not step) and counted in
     :attr:`skipped_updates`.
+
+    Args:
+        transforms: the gradient transforms, applied in order: a non-empty list whose
+            items are :mod:`keras_gen.optimizers.transforms` objects, names
+            (``"centralize"``), ``(name, kwargs)`` pairs, ``{"name": ..., **kwargs}``
+            dicts or callables ``fn(gradient, variable)`` (a ``Function`` transform);
+            a single transform or name may be passed without a list.
+
+    Other arguments: see :class:`~keras_gen.optimizers.OptimizerWrapper`.
 
     Example:
 

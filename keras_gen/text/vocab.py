@@ -49,6 +49,16 @@ class TextVocabulary(keras.layers.Layer):
     ``tokens``. The tokens are part of the layer's config, so a model that owns the
     layer carries its vocabulary in its ``.keras`` file.
 
+    Args:
+        tokens: the ordinary tokens, unique strings given ids 4, 5, ... in order (none
+            of the reserved ``""``, ``[UNK]``, ``<s>``, ``</s>``); default () (special ids
+            only). :meth:`build` makes them from texts, most frequent first.
+        level: how text splits into tokens: "char" (default; characters, whitespace
+            dropped, decoded without separator) or "word" (whitespace-separated words,
+            decoded joined by spaces).
+        **kwargs: passed to ``keras.layers.Layer`` (``name``, ...); ``trainable``
+            defaults to False.
+
     Example:
 
     >>> vocab = TextVocabulary.build(["春风", "秋月"], level="char")
