@@ -7,6 +7,7 @@ True
 ('non_saturating', 10.0)
 """
 
+from keras_gen.presets.checkpoints import PresetError, load, save_to_preset
 from keras_gen.presets.registry import (
     DataSpec,
     Preset,
@@ -23,12 +24,15 @@ from keras_gen.presets.registry import (
 __all__ = [
     "DataSpec",
     "Preset",
+    "PresetError",
     "adam",
     "all_presets",
     "build_optimizer",
     "ema",
     "get",
+    "load",
     "names",
     "register_presets",
+    "save_to_preset",
     "with_learning_rate",
 ]
