@@ -6,13 +6,8 @@
 from keras_gen.callbacks.annealing import KLAnnealing, KLWarmup
 from keras_gen.callbacks.codebook import CodebookMonitor
 from keras_gen.callbacks.evaluation import FrechetEvaluation
-from keras_gen.callbacks.images import (
-    LatentInterpolation,
-    SampleGrid,
-    image_grid,
-    interpolate,
-    save_image_grid,
-)
+from keras_gen.callbacks.grids import image_grid, save_image_grid
+from keras_gen.callbacks.images import LatentInterpolation, SampleGrid, interpolate
 
 __all__ = [
     "CodebookMonitor",
