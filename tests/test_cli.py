@@ -278,6 +278,16 @@ def test_sample_writes_a_grid(vae_run, tmp_path, capsys):
     assert str(out) in capsys.readouterr().out
 
 
+def test_sample_from_a_trained_preset_folder(vae_run, tmp_path, capsys):
+    model = keras.saving.load_model(vae_run / "model.keras")
+    folder = model.save_to_preset(tmp_path / "preset", preset="vae")
+    out = tmp_path / "grid.png"
+    assert main(["sample", str(folder), "--n", "4", "--out", str(out)]) == 0
+    assert out.is_file()
+    assert main(["sample", "wgan-gp", "--out", str(out)]) == 2  # registered, not trained
+    _one_error_line(capsys, "ships no trained weights")
+
+
 def test_sample_label_of_an_unconditional_model(vae_run, tmp_path, capsys):
     args = ["sample", str(vae_run / "model.keras"), "--label", "3", "--out"]
     assert main([*args, str(tmp_path / "g.png")]) == 2

@@ -82,14 +82,24 @@ def training_metrics(model_path: str) -> dict:
 
 
 def load_model(path: str | os.PathLike, capability: type | tuple[type, ...] | None = None):
-    """A model from a ``.keras`` file; a user error unless it is a ``capability`` instance."""
-    file = Path(path)
-    if not file.is_file():
-        raise CLIError(f"no such model file: {os.fspath(path)!r}")
-    try:
-        model = keras.saving.load_model(file)
-    except (zipfile.BadZipFile, KeyError) as err:
-        raise CLIError(f"cannot read {os.fspath(path)!r} as a .keras model file: {err}") from err
+    """A model from a ``.keras`` file or a trained preset (a folder, a registered name with
+    weights, a URL); a user error unless it is a ``capability`` instance."""
+    from keras_gen import presets
+
+    text = os.fspath(path)
+    file = Path(text)
+    if file.is_dir() or "://" in text or (not file.exists() and text in presets.names()):
+        try:
+            model = presets.load(text, compile=False)
+        except presets.PresetError as err:
+            raise CLIError(str(err)) from err
+    elif not file.is_file():
+        raise CLIError(f"no such model file or preset: {text!r}")
+    else:
+        try:
+            model = keras.saving.load_model(file)
+        except (zipfile.BadZipFile, KeyError) as err:
+            raise CLIError(f"cannot read {text!r} as a .keras model file: {err}") from err
     if capability is not None and not isinstance(model, capability):
         wanted = capability if isinstance(capability, tuple) else (capability,)
         raise CLIError(
