@@ -87,8 +87,13 @@ def save_to_preset(
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.tmp-") as tmp:
         tmp = Path(tmp)
         config = keras.saving.serialize_keras_object(model)
+        # A preset ships the weights, not the optimizer state: its card's recipe compiles
+        # the loaded model afresh. An uncompiled twin writes the weights without the state.
+        config.pop("compile_config", None)
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2, default=_json_default) + "\n")
-        model.save_weights(tmp / WEIGHTS_FILE)
+        twin = keras.saving.deserialize_keras_object(config)
+        twin.set_weights(model.get_weights())
+        twin.save_weights(tmp / WEIGHTS_FILE)
         if weights_dtype == "float16":
             _cast_weights_file(tmp / WEIGHTS_FILE, "float16")
         metadata = {

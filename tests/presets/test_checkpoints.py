@@ -117,3 +117,14 @@ def test_a_corrupt_card_is_a_one_line_error(tmp_path):
         presets.load(folder)
     assert json.loads(json.dumps(presets.get("dcgan").to_dict()))["name"] == "dcgan"
     assert keras.saving.get_registered_object("keras_gen>VAE") is zoo.VAE
+
+
+def test_a_compiled_gan_with_an_ema_generator_round_trips_without_its_optimizer_state(tmp_path):
+    preset = presets.get("dcgan")
+    gan = preset.build(image_shape=(8, 8, 1), filters=(4, 8), latent_dim=3, seed=0)
+    preset.compile(gan)
+    gan.fit(np.random.default_rng(0).random((8, 8, 8, 1), dtype="float32"), verbose=0)
+    folder = gan.save_to_preset(tmp_path / "gan", preset="dcgan")
+    loaded = zoo.DCGAN.from_preset(folder)
+    assert type(loaded.g_optimizer).__name__ == "EMA" and int(loaded.g_optimizer.iterations) == 0
+    np.testing.assert_array_equal(gan.generate(3, seed=1), loaded.generate(3, seed=1))
