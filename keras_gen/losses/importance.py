@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from keras import ops
 
-from keras_gen.losses.gaussian import LOG_2PI
+from keras_gen.losses.gaussian import gaussian_log_prob
 
 
 def posterior_samples(mean, log_var, eps):
@@ -37,11 +37,6 @@ def sample_major(t, k: int):
     return ops.reshape(ops.broadcast_to(t[None], (k, *shape)), (-1, *shape[1:]))
 
 
-def _log_normal(z, mean, log_var):
-    """log N(z; mean, exp(log_var)) summed over the last axis (as ``gaussian_log_prob``)."""
-    return ops.sum(-0.5 * (LOG_2PI + log_var + ops.square(z - mean) * ops.exp(-log_var)), -1)
-
-
 def importance_log_weights(log_px_z, z, mean, log_var):
     """``log p(x|z) + log p(z) - log q(z|x)`` with p(z) = N(0, I), q = N(mean, exp(log_var)).
 
@@ -56,8 +51,11 @@ def importance_log_weights(log_px_z, z, mean, log_var):
     -3.0
     """
     z = ops.cast(z, "float32")
-    mean, log_var = ops.cast(mean, "float32"), ops.cast(log_var, "float32")
-    zeros = ops.zeros_like(z)
-    log_pz = _log_normal(z, zeros, zeros)
-    log_qz = _log_normal(z, mean, log_var)
-    return ops.cast(log_px_z, "float32") + log_pz - log_qz
+    shape = ops.shape(z)
+
+    def rows(t):  # (..., d) -> (n, d): gaussian_log_prob sums all but the first axis
+        return ops.reshape(ops.broadcast_to(ops.cast(t, "float32"), shape), (-1, shape[-1]))
+
+    log_pz = gaussian_log_prob(rows(z))
+    log_qz = gaussian_log_prob(rows(z), rows(mean), rows(log_var))
+    return ops.cast(log_px_z, "float32") + ops.reshape(log_pz - log_qz, shape[:-1])
