@@ -7,16 +7,18 @@ True
 ('non_saturating', 10.0)
 """
 
-from keras_gen.presets.checkpoints import PresetError, load, save_to_preset
+from keras_gen.presets.checkpoints import PresetError, load, save_to_preset, trained_names
 from keras_gen.presets.registry import (
     DataSpec,
     Preset,
     adam,
     all_presets,
     build_optimizer,
+    cosine_schedule,
     ema,
     get,
     names,
+    peak_learning_rate,
     register_presets,
     with_learning_rate,
 )
@@ -28,11 +30,14 @@ __all__ = [
     "adam",
     "all_presets",
     "build_optimizer",
+    "cosine_schedule",
     "ema",
     "get",
     "load",
     "names",
+    "peak_learning_rate",
     "register_presets",
     "save_to_preset",
+    "trained_names",
     "with_learning_rate",
 ]

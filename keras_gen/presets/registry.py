@@ -203,7 +203,7 @@ class Preset:
             while isinstance(spec, Mapping) and "optimizer" in spec:
                 spec = spec["optimizer"]
             if isinstance(spec, Mapping) and "learning_rate" in spec:
-                rates[key] = float(spec["learning_rate"])
+                rates[key] = peak_learning_rate(spec["learning_rate"])
         return rates
 
     def to_dict(self) -> dict:
@@ -258,8 +258,36 @@ def ema(optimizer: Mapping, momentum: float = 0.999, **kwargs) -> dict:
     return {"class": "EMA", "optimizer": dict(optimizer), "momentum": momentum, **kwargs}
 
 
+def cosine_schedule(peak: float, decay_steps: int, warmup_steps: int = 0, alpha: float = 0.0):
+    """The spec of a ``keras.optimizers.schedules.CosineDecay`` with a linear warm-up.
+
+    The rate rises from 0 to ``peak`` over ``warmup_steps``, then follows a cosine to
+    ``alpha * peak`` over ``decay_steps``.
+
+    >>> cosine_schedule(2e-3, 1000, warmup_steps=10)["warmup_target"]
+    0.002
+    """
+    if warmup_steps:
+        return {
+            "class": "CosineDecay",
+            "initial_learning_rate": 0.0,
+            "decay_steps": int(decay_steps),
+            "alpha": alpha,
+            "warmup_target": peak,
+            "warmup_steps": int(warmup_steps),
+        }
+    return {
+        "class": "CosineDecay",
+        "initial_learning_rate": peak,
+        "decay_steps": int(decay_steps),
+        "alpha": alpha,
+    }
+
+
 def build_optimizer(spec: Mapping):
     """A Keras optimizer from its spec: keras-gen's wrappers first, then Keras' optimizers.
+
+    A ``learning_rate`` may itself be a spec of a ``keras.optimizers.schedules`` class.
 
     >>> opt = build_optimizer(ema(adam(1e-3), momentum=0.99))
     >>> type(opt).__name__, type(opt.optimizer).__name__
@@ -274,17 +302,39 @@ def build_optimizer(spec: Mapping):
     for key, value in kwargs.items():
         if isinstance(value, Mapping) and "class" in value:
             kwargs[key] = build_optimizer(value)
-    cls = getattr(kgo, name, None) or getattr(keras.optimizers, name, None)
+    cls = (
+        getattr(kgo, name, None)
+        or getattr(keras.optimizers, name, None)
+        or getattr(keras.optimizers.schedules, name, None)
+    )
     if cls is None:
-        raise ValueError(f"unknown optimizer class {name!r} in an optimizer spec")
+        raise ValueError(f"unknown optimizer or schedule class {name!r} in an optimizer spec")
     return cls(**kwargs)
 
 
+def peak_learning_rate(spec: Mapping | float) -> float:
+    """The largest rate of a learning-rate spec: a number, or a schedule's peak."""
+    if not isinstance(spec, Mapping):
+        return float(spec)
+    for key in ("warmup_target", "initial_learning_rate"):
+        if spec.get(key):
+            return float(spec[key])
+    raise ValueError(f"cannot tell the peak learning rate of the schedule {dict(spec)}")
+
+
 def with_learning_rate(spec: Mapping, learning_rate: float) -> dict:
-    """``spec`` with every (inner) optimizer's learning rate set to ``learning_rate``."""
+    """``spec`` with every (inner) optimizer's learning rate set to ``learning_rate``.
+
+    A schedule keeps its shape, with its peak moved to ``learning_rate``.
+    """
     spec = dict(spec)
     if "optimizer" in spec:
         spec["optimizer"] = with_learning_rate(spec["optimizer"], learning_rate)
+    elif isinstance(spec.get("learning_rate"), Mapping):
+        schedule = dict(spec["learning_rate"])
+        key = "warmup_target" if schedule.get("warmup_target") else "initial_learning_rate"
+        schedule[key] = learning_rate
+        spec["learning_rate"] = schedule
     else:
         spec["learning_rate"] = learning_rate
     return spec
