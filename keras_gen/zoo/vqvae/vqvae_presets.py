@@ -23,4 +23,29 @@ PRESETS = [
             }
         },
     ),
+    Preset(
+        "vqvae_mnist",
+        "VQVAE",
+        "MNIST VQ-VAE (K=64, D=16, 7x7 codes) and its gated PixelCNN prior, trained",
+        config={
+            "num_embeddings": 64,
+            "embedding_dim": 16,
+            "hidden_channels": 64,
+            "restart_after": 100,
+        },
+        recipe={"optimizer": adam(3e-4)},
+        data=DataSpec("images", "mnist"),
+        epochs=5,
+        batch_size=64,
+        architecture="conv",
+        stages={
+            "prior": {
+                "model": "PixelCNN",
+                "config": {"channels": 64, "num_layers": 8},
+                "recipe": {"optimizer": adam(1e-3)},
+                "epochs": 8,
+                "batch_size": 64,
+            }
+        },
+    ),
 ]
