@@ -65,6 +65,23 @@ def finished(run_dir: Path, preset) -> bool:
     return metrics.get("model") == preset.name and len(metrics.get("history", [])) >= preset.epochs
 
 
+def ship_averages(model) -> list[str]:
+    """Put the EMA averages of the weights (EMA optimizers of the recipe) into the model.
+
+    A preset ships weights without the optimizer state, so the averaged generator must be
+    the model's own weights. Returns the recipe keys whose averages were swapped in.
+    """
+    from keras_gen.cli.common import optimizers_of
+    from keras_gen.optimizers import EMA
+
+    swapped = []
+    for key, optimizer in optimizers_of(model).items():
+        if isinstance(optimizer, EMA):
+            optimizer.swap_weights()
+            swapped.append(key)
+    return swapped
+
+
 def relative_change(a: dict, b: dict, keys) -> dict[str, float]:
     return {k: abs(b[k] - a[k]) / max(abs(a[k]), 1e-12) for k in keys}
 
@@ -147,7 +164,8 @@ def main(argv=None) -> int:
         if status != 0:
             return status
     run_metrics = json.loads((run_dir / "metrics.json").read_text())
-    model = keras.saving.load_model(run_dir / "model.keras", compile=False)
+    model = keras.saving.load_model(run_dir / "model.keras")
+    averaged = ship_averages(model)
 
     evaluation, seconds = measure(args.name, model, args.data)
     print(f"float32: {evaluation.metrics} ({seconds:.0f} s)", flush=True)
@@ -169,6 +187,10 @@ def main(argv=None) -> int:
     # The grids are the shipped weights' samples.
     shipped = evaluation16 if dtype == "float16" else evaluation
     card = card_for(preset, run_metrics, shipped, seconds, dtype_check, train_argv)
+    if averaged:
+        card["weights_note"] = (
+            f"the weights of the variables {', '.join(averaged)} trains are its EMA averages"
+        )
     folder = presets.save_to_preset(
         model, args.assets / args.name, preset=args.name, card=card, weights_dtype=dtype
     )

@@ -78,4 +78,19 @@ PRESETS = [
         epochs=2,
         architecture="conv",
     ),
+    Preset(
+        "conditional_gan_mnist",
+        "ConditionalGAN",
+        "class-conditional MNIST DCGAN (hinge loss, EMA generator), trained: draws the digit asked",
+        config={"filters": (64, 128), "latent_dim": 100},
+        recipe={
+            "g_optimizer": ema(DCGAN_ADAM, momentum=0.999),
+            "d_optimizer": DCGAN_ADAM,
+            "loss": "hinge",
+        },
+        data=DataSpec("images", "mnist", labels=True),
+        epochs=20,
+        batch_size=64,
+        architecture="conv",
+    ),
 ]
