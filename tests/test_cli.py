@@ -173,7 +173,13 @@ def test_models_lists_every_preset_of_the_registry(capsys):
 
 
 def test_the_cli_tests_train_every_image_preset():
-    images = {p.name for p in presets.all_presets() if p.data.kind == "images"}
+    # The trained presets' configurations (vae_mnist, ...: full data sets, long budgets)
+    # build the same classes; tests/presets/test_shipped.py loads their weights.
+    images = {
+        p.name
+        for p in presets.all_presets()
+        if p.data.kind == "images" and p.data.source == "mnist_mini"
+    }
     # vae: vae_run; cvae, vqvae: below. wgan-gp takes dcgan's path through the CLI (the
     # same class; its recipe is tested with the GANs) at four times the tracing time.
     assert images == {*SMALL, "vae", "cvae", "vqvae", "wgan-gp"}, "a new preset: add it to SMALL"

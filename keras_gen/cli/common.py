@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import importlib
 import inspect
 import json
 import os
+import re
 import sys
 import zipfile
+import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,19 +18,16 @@ from typing import Any
 import keras
 import numpy as np
 
+# The user-error type and argument types live where the parser reads them without Keras.
+from keras_gen.cli.base import PROG, CLIError, positive_float, positive_int  # noqa: F401
 from keras_gen.io import atomic_write
 from keras_gen.training.adversarial import PlayerOptimizers
 from keras_gen.zoo.text_model import TextModel
 
-PROG = "keras-gen"
 MODEL_FILE = "model.keras"
 METRICS_FILE = "metrics.json"
 SAMPLES_DIR = "samples"
 TEXT_SAMPLES_FILE = "samples.txt"
-
-
-class CLIError(Exception):
-    """A user error: printed as one line ``keras-gen: error: ...`` with exit status 2."""
 
 
 # --- files --------------------------------------------------------------------------------
@@ -96,10 +94,7 @@ def load_model(path: str | os.PathLike, capability: type | tuple[type, ...] | No
     elif not file.is_file():
         raise CLIError(f"no such model file or preset: {text!r}")
     else:
-        try:
-            model = keras.saving.load_model(file)
-        except (zipfile.BadZipFile, KeyError) as err:
-            raise CLIError(f"cannot read {text!r} as a .keras model file: {err}") from err
+        model = load_keras_file(file)
     if capability is not None and not isinstance(model, capability):
         wanted = capability if isinstance(capability, tuple) else (capability,)
         raise CLIError(
@@ -107,6 +102,46 @@ def load_model(path: str | os.PathLike, capability: type | tuple[type, ...] | No
             f"{' or '.join(c.__name__ for c in wanted)} (keras_gen.zoo.capabilities)"
         )
     return model
+
+
+# What Keras says when a .keras file names a class, function or activation it cannot find.
+_UNKNOWN_NAME = re.compile(
+    r"Could not (?:locate|deserialize) (class|function|)\s*'([^']+)'"
+    r"|Could not interpret (\w+) function identifier: (\S+)"
+)
+
+
+def load_keras_file(file: Path):
+    """``keras.saving.load_model(file)`` with one-line user errors for a broken file.
+
+    Keras says "File not found" for a truncated, empty or random ``.keras`` file that
+    exists, and a name it cannot resolve is a traceback with the whole config.
+    """
+    if file.suffix == ".keras" and not zipfile.is_zipfile(file):
+        raise CLIError(f"{file} is not a valid .keras file (truncated?)")
+    try:
+        return keras.saving.load_model(file)
+    except (zipfile.BadZipFile, KeyError, EOFError, zlib.error, json.JSONDecodeError) as err:
+        raise CLIError(f"{file} is not a valid .keras file (truncated?): {err}") from err
+    except OSError as err:
+        if err.errno is not None:  # the disk, not the file: main() reports it
+            raise
+        # h5py's errors carry no errno: "Unable to open file (truncated file: eof = ...)".
+        raise CLIError(f"{file} is not a valid .keras file (truncated?): {err}") from err
+    except (TypeError, ValueError) as err:
+        match = _UNKNOWN_NAME.search(str(err))
+        if match is None:
+            if isinstance(err, TypeError):
+                raise
+            raise CLIError(f"cannot load {file}: {err}") from err
+        if match[2]:
+            kind, name = match[1] or "class", match[2]
+        else:
+            kind, name = f"{match[3]} function", match[4]
+        raise CLIError(
+            f"{file} names the {kind} {name!r}, which keras-gen does not know (saved by "
+            "another version, or with custom objects that are not imported?)"
+        ) from None
 
 
 def is_text_model(model) -> bool:
@@ -172,26 +207,3 @@ def floats(values: Mapping) -> dict[str, float]:
 
 def verbose() -> int:
     return 1 if sys.stdout.isatty() else 2
-
-
-# --- argument types -----------------------------------------------------------------------
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}")
-    return value

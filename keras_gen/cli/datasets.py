@@ -24,6 +24,9 @@ from keras_gen.presets import DataSpec, Preset
 from keras_gen.text import TextVocabulary, loaders, pipeline
 
 SEQUENCE_OPTIONS = ("max_source_length", "max_target_length")
+# More classes than any image data set keras-gen trains on (ImageNet has 1000): a larger
+# count is a stray label, which would build a model with that many outputs and stall.
+MAX_CLASSES = 1000
 
 
 # --- images -------------------------------------------------------------------------------
@@ -37,11 +40,52 @@ def load_images(source: str, split: str, **kwargs):
         raise CLIError(str(err)) from err
 
 
-def load_arrays(source: str, split: str, limit: int | None):
+def load_arrays(source: str, split: str, limit: int | None, data_dir: str | None = None):
     try:
-        return image_data.load_arrays(source, split, limit=limit)
+        return image_data.load_arrays(source, split, limit=limit, data_dir=data_dir)
     except RuntimeError as err:
         raise CLIError(str(err)) from err
+
+
+def class_count(y: np.ndarray, source: str, max_classes: int = MAX_CLASSES) -> int:
+    """The number of classes K of labels ``y``, which must be the ints 0..K-1, each used.
+
+    >>> class_count(np.array([0, 2, 1, 2]), "d.npz")
+    3
+    >>> class_count(np.array([0, 1, 2, 50000]), "d.npz")
+    Traceback (most recent call last):
+    ...
+    keras_gen.cli.common.CLIError: labels of 'd.npz' must be the classes 0..K-1 with K <= 1000; \
+got 50000
+    """
+    classes = np.unique(np.asarray(y))
+    if classes.size == 0:
+        raise CLIError(f"{source!r} has no labels")
+    negative = classes[classes < 0]
+    if negative.size:
+        raise CLIError(f"labels of {source!r} must be >= 0; got {_values(negative)}")
+    too_large = classes[classes >= max_classes]
+    if too_large.size:
+        raise CLIError(
+            f"labels of {source!r} must be the classes 0..K-1 with K <= {max_classes}; "
+            f"got {_values(too_large)}"
+        )
+    num_classes = int(classes[-1]) + 1
+    if classes.size != num_classes:  # a gap: the labels after it are likely strays
+        gap = int(np.argmax(classes != np.arange(classes.size)))
+        last = int(classes[gap]) - 1
+        missing = f"classes {gap}..{last} have" if last > gap else f"class {gap} has"
+        raise CLIError(
+            f"labels of {source!r} must be the classes 0..K-1, each with an example; "
+            f"{missing} none, but the labels {_values(classes[gap:])} follow "
+            "(stray labels? or a --limit too small to hold every class)"
+        )
+    return num_classes
+
+
+def _values(values: np.ndarray, shown: int = 5) -> str:
+    text = ", ".join(str(int(v)) for v in values[:shown])
+    return text + (f" and {len(values) - shown} more" if len(values) > shown else "")
 
 
 def image_shape(ds) -> tuple[int, ...]:
@@ -57,10 +101,10 @@ def check_shape(given: Sequence[int], expected: Sequence[int], source: str) -> N
         )
 
 
-def has_split(source: str, split: str) -> bool:
+def has_split(source: str, split: str, data_dir: str | None = None) -> bool:
     """Whether ``source`` has ``split``; other problems with the data still raise."""
     try:
-        image_data.load_arrays(source, split, limit=1)
+        image_data.load_arrays(source, split, limit=1, data_dir=data_dir)
     except ValueError as err:
         if "split" in str(err).lower():
             return False
@@ -81,35 +125,38 @@ class ImageData:
         self.binarize = None if binarize in (None, "none") else binarize
         self.labels = spec.labels
         self.limit = args.limit
+        self.data_dir = getattr(args, "data_dir", None)  # TFDS' data directory (--data-dir)
         common = {
             "batch_size": batch_size,
             "with_labels": self.labels,
             "binarize": self.binarize,
             "seed": args.seed,
             "limit": args.limit,
+            "data_dir": self.data_dir,
         }
         self.train = load_images(self.source, "train", **common)
         self.shape = image_shape(self.train)
         self.test = None
-        if has_split(self.source, "test"):
+        if has_split(self.source, "test", self.data_dir):
             self.test = load_images(self.source, "test", shuffle=False, **common)
         self.num_classes = 0
         if self.labels:
-            _, y = load_arrays(self.source, "train", self.limit)
+            _, y = load_arrays(self.source, "train", self.limit, self.data_dir)
             if y is None:
                 raise CLIError(
                     f"this model is class-conditional, but {self.source!r} has no labels"
                 )
-            self.num_classes = max(int(y.max()) + 1, 2)
+            self.num_classes = max(class_count(y, self.source), 2)
         self._arrays = None
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray | None]:
         """(train, test) images as float32 in [0, 1], unbinarized (for later stages)."""
         if self._arrays is None:
-            x_train, _ = load_arrays(self.source, "train", self.limit)
+            x_train, _ = load_arrays(self.source, "train", self.limit, self.data_dir)
             x_test = None
             if self.test is not None:
-                x_test = load_arrays(self.source, "test", self.limit)[0].astype("float32") / 255
+                x_test = load_arrays(self.source, "test", self.limit, self.data_dir)[0]
+                x_test = x_test.astype("float32") / 255
             self._arrays = (x_train.astype("float32") / 255.0, x_test)
         return self._arrays
 
@@ -124,6 +171,12 @@ class ImageData:
 
     def check_model(self, model) -> None:
         check_shape(self.shape, model.image_shape, self.source)
+        classes = int(getattr(model, "num_classes", 0) or 0)
+        if self.labels and self.num_classes > classes:
+            raise CLIError(
+                f"{self.source!r} has labels 0..{self.num_classes - 1}, but the model draws "
+                f"{classes} classes (labels 0..{classes - 1})"
+            )
 
     def fit_inputs(self, model, batch_size: int) -> tuple[tuple, dict]:
         # The pipeline shuffles (and Keras ignores shuffle= for a tf.data input).
@@ -144,12 +197,13 @@ class ImageData:
 # --- text ---------------------------------------------------------------------------------
 
 
-def text_paths(spec: DataSpec, data: str | None) -> list[Path]:
-    """``--data``'s comma-separated paths, or the spec's sources under the shared folder."""
+def text_paths(spec: DataSpec, data: str | None, data_dir: str | None = None) -> list[Path]:
+    """``--data``'s comma-separated paths, or the spec's sources under the shared folder
+    (``data_dir``, else ``$KERAS_GEN_DATA``, else ``../shared/data``)."""
     if data:
         return [Path(p) for p in data.split(",")]
     sources = (spec.source,) if isinstance(spec.source, str) else spec.source
-    return [loaders.shared_path(*p.split("/")) for p in sources]
+    return [loaders.shared_path(*p.split("/"), data_dir=data_dir) for p in sources]
 
 
 def read_texts(kind: str, paths: Sequence[Path], limit: int | None) -> tuple[list[str], ...]:
@@ -191,7 +245,7 @@ class TextData:
     def __init__(self, spec: DataSpec, args: argparse.Namespace, batch_size: int):
         self.kind = spec.kind
         self.options = dict(spec.options)
-        self.paths = text_paths(spec, args.data)
+        self.paths = text_paths(spec, args.data, getattr(args, "data_dir", None))
         self.texts = read_texts(self.kind, self.paths, args.limit)
         self.test = None
         self.num_examples = 0

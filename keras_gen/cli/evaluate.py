@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,8 @@ from keras_gen.cli.common import (
     load_model,
     training_metrics,
 )
+from keras_gen.cli.progress import is_terminal, nll_progress
+from keras_gen.text import loaders
 from keras_gen.training import GenerativeModel
 from keras_gen.training.adversarial import AdversarialModel
 from keras_gen.zoo.capabilities import LogLikelihood, is_label_conditional
@@ -41,6 +45,7 @@ def _image_examples(model, trained: dict, args: argparse.Namespace):
         shuffle=False,
         seed=args.seed,
         limit=args.limit,
+        data_dir=args.data_dir,
     )
     datasets.check_shape(datasets.image_shape(ds), model.image_shape, source)
     # One pass over the pipeline, so that the losses and the NLL see the same (binarized) data.
@@ -65,18 +70,37 @@ def _text_examples(model, trained: dict, args: argparse.Namespace):
         raise CLIError("--split is for image data sets; pass the text files with --data")
     if args.binarize is not None:
         raise CLIError("--binarize is for images")
-    paths = args.data.split(",") if args.data else trained.get("data", [])
+    paths = args.data.split(",") if args.data else _trained_text_paths(spec, trained, args)
     texts = datasets.read_texts(spec["kind"], paths, args.limit)
     arrays = datasets.text_arrays(spec["kind"], spec.get("options", {}), model.vocab, texts)
     x, y = arrays[0], (arrays[1] if len(arrays) > 1 else None)
     return x, y, {"data": [str(p) for p in paths]}, "texts"
 
 
+def _trained_text_paths(spec: dict, trained: dict, args: argparse.Namespace) -> list:
+    """The files the model was trained on: as recorded, or (with --data-dir, or when they
+    moved) the preset's sources under the shared data folder."""
+    recorded = trained.get("data", [])
+    if args.data_dir is None and all(Path(p).is_file() for p in recorded):
+        return recorded
+    sources = spec["source"] if isinstance(spec["source"], list) else [spec["source"]]
+    return [loaders.shared_path(*s.split("/"), data_dir=args.data_dir) for s in sources]
+
+
+def _status(show: bool, text: str) -> None:
+    if show:
+        print(text, file=sys.stderr, flush=True)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    # Progress goes to stderr (stdout may be --json): on a terminal, or with --progress.
+    show = args.progress if args.progress is not None else is_terminal(sys.stderr)
     model = load_model(args.model, (GenerativeModel, AdversarialModel))
     trained = training_metrics(args.model)
     examples = _text_examples if is_text_model(model) else _image_examples
+    _status(show, "evaluate: reading the data")
     x, y, info, unit = examples(model, trained, args)
+    _status(show, f"evaluate: loss terms on {len(x)} {unit}")
     terms = floats(model.evaluate(x, y, batch_size=args.batch_size, return_dict=True, verbose=0))
     result: dict[str, Any] = {
         "model": args.model,
@@ -86,7 +110,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     }
     if isinstance(model, LogLikelihood):
         labels = (y,) if is_label_conditional(model) else ()
-        log_px = model.log_likelihood(x, *labels, num_samples=args.num_samples, seed=args.seed)
+        with nll_progress(show):
+            log_px = model.log_likelihood(x, *labels, num_samples=args.num_samples, seed=args.seed)
         nll = -np.asarray(log_px, np.float64)
         result["nll"] = {
             "mean_nats": float(nll.mean()),

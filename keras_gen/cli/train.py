@@ -4,16 +4,22 @@ Writes ``DIR/model.keras`` (model and optimizer state; a VQ-VAE carries its prio
 ``DIR/metrics.json`` (the preset, the hyperparameters used, the history per epoch, the
 test-split evaluation, precision, replicas, wall time, versions) and samples: image
 grids in ``DIR/samples/``, text in ``metrics.json`` and ``DIR/samples.txt``.
+
+Where the model comes from is a :class:`ModelSource`: a new model built from the preset,
+the run directory's model (``--resume``), or a trained preset (``keras-gen finetune``,
+:mod:`keras_gen.cli.finetune`); :func:`train_run` does the rest, the same for all three.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -37,6 +43,7 @@ from keras_gen.cli.common import (
     write_json,
     write_text,
 )
+from keras_gen.cli.progress import LongEpochLines
 from keras_gen.io import save_model_atomic
 from keras_gen.training import distribute
 from keras_gen.zoo.capabilities import (
@@ -48,6 +55,30 @@ from keras_gen.zoo.capabilities import (
 )
 
 OPTIMIZER_KEYS = ("optimizer", "g_optimizer", "d_optimizer")
+# What metrics.json says about where a run's model came from: kept when the run is resumed.
+CARRIED_KEYS = ("finetuned_from", "finetune")
+
+
+@dataclasses.dataclass
+class ModelSource:
+    """Where the model of a run comes from, for :func:`train_run`.
+
+    Args:
+        make: ``make(data)`` builds or loads the compiled model; called in the run's
+            distribution strategy scope and dtype policy, after the data is loaded.
+        recipe: the compile recipe the model trains with, as data (for ``metrics.json``).
+        warm_up_kl: whether the preset's KL warm-up runs (not for a trained model).
+        record: entries ``metrics.json`` gets besides, called once the model is trained.
+
+    >>> source = ModelSource(lambda data: None, {"optimizer": presets.adam(1e-3)})
+    >>> source.warm_up_kl, source.record()
+    (True, {})
+    """
+
+    make: Callable[[Any], keras.Model]
+    recipe: dict
+    warm_up_kl: bool = True
+    record: Callable[[], dict] = dict
 
 
 def previous_run(out: Path, args: argparse.Namespace) -> dict:
@@ -155,7 +186,16 @@ def _history(start: int, history: Mapping) -> list[dict]:
 
 
 def _recipe(preset: presets.Preset, lr: float | None) -> dict:
-    recipe = preset.to_dict()["recipe"]
+    return recipe_with_lr(preset.to_dict()["recipe"], lr)
+
+
+def recipe_with_lr(recipe: Mapping, lr: float | None) -> dict:
+    """``recipe`` (as data) with every optimizer's learning rate replaced by ``lr``, if given.
+
+    >>> recipe_with_lr({"optimizer": presets.adam(1e-3), "loss": "mse"}, 5e-4)
+    {'optimizer': {'class': 'Adam', 'learning_rate': 0.0005}, 'loss': 'mse'}
+    """
+    recipe = dict(recipe)
     for key in OPTIMIZER_KEYS:
         if lr is not None and isinstance(recipe.get(key), Mapping):
             recipe[key] = presets.with_learning_rate(recipe[key], lr)
@@ -193,7 +233,11 @@ def _run_stages(model, preset, data, args, previous: dict, verbosity: int) -> di
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    started = time.perf_counter()
+    """``keras-gen train NAME``: a new model of a preset, or ``--resume`` the run's model.
+
+    >>> cmd_train(build_parser().parse_args(["train", "vae"]))  # doctest: +SKIP
+    0
+    """
     try:
         preset = presets.get(args.model)
     except ValueError as err:
@@ -203,6 +247,36 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out is not None else Path("runs") / preset.name
     previous = previous_run(out, args)
     _check_flags(preset, args)
+    if args.resume:
+        # The recipe the saved optimizer was built from (a fine-tuned run's included).
+        recipe = previous.get("hyperparameters", {}).get("recipe") or _recipe(preset, None)
+        source = ModelSource(
+            lambda data: _resumed_model(out / MODEL_FILE, preset, data, args),
+            recipe_with_lr(recipe, args.lr),
+            warm_up_kl=False,  # a resumed model carries its schedule (of the optimizer step)
+        )
+    else:
+        source = ModelSource(lambda data: _new_model(preset, data, args), _recipe(preset, args.lr))
+    return train_run(args, preset, out, previous, source)
+
+
+def train_run(
+    args: argparse.Namespace,
+    preset: presets.Preset,
+    out: Path,
+    previous: dict,
+    source: ModelSource,
+) -> int:
+    """Train the model of ``source`` on the run's data; write ``out``'s files; print a summary.
+
+    ``args`` holds the training options of ``keras-gen train`` (epochs, batch size, data,
+    precision, ...); ``previous`` the metrics of the run it continues (``{}`` for a new run).
+
+    >>> source = ModelSource(lambda data: _new_model(preset, data, args), {})  # doctest: +SKIP
+    >>> train_run(args, preset, Path("runs/vae"), {}, source)  # doctest: +SKIP
+    0
+    """
+    started = time.perf_counter()
     epochs = args.epochs if args.epochs is not None else preset.epochs
     batch_size = args.batch_size if args.batch_size is not None else preset.batch_size
 
@@ -217,23 +291,24 @@ def cmd_train(args: argparse.Namespace) -> int:
     write_dir = out if chief else Path(tempfile.mkdtemp(prefix="keras-gen-worker-"))
     try:
         with strategy.scope(), distribute.precision_policy(precision):
-            if args.resume:
-                model = _resumed_model(out / MODEL_FILE, preset, data, args)
-            else:
-                model = _new_model(preset, data, args)
+            model = source.make(data)
         fit_args, fit_kwargs = data.fit_inputs(model, batch_size)
 
-        extra, grid = [], None
+        # A NaN or infinite loss stops the run with an error: nothing broken is saved.
+        extra, grid = [callbacks.StopOnNonFinite()], None
         if data.kind == "images" and isinstance(model, Generator):
             grid = _sample_grid(model, write_dir / SAMPLES_DIR, data.test, max(1, epochs // 10))
             if not preset.stages and chief:  # staged models sample once their stages are done
                 extra.append(grid)
         warmup_steps = 0
-        if isinstance(model, KLWeighted) and preset.kl_warmup > 0 and not args.resume:
-            # A resumed model carries its schedule (a function of the optimizer step).
+        if isinstance(model, KLWeighted) and preset.kl_warmup > 0 and source.warm_up_kl:
             total = data.steps_per_epoch(batch_size) * epochs
             warmup_steps = max(1, round(preset.kl_warmup * total))
             extra.append(callbacks.KLAnnealing(warmup_steps=warmup_steps))
+        if verbose() == 2:  # a log, not a terminal: also a line each minute of a long epoch
+            extra.append(LongEpochLines())
+        if getattr(args, "logdir", None) and chief:
+            extra.append(callbacks.TensorBoardScalars(args.logdir))
 
         history_before = list(previous.get("history", []))
         initial_epoch = len(history_before)
@@ -279,12 +354,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             "model": preset.name,
             "model_class": type(model).__name__,
             "preset": preset.to_dict(),
+            **{key: previous[key] for key in CARRIED_KEYS if key in previous},
+            **source.record(),
             "args": run["args"],
             "hyperparameters": {
                 "epochs": epochs,
                 "batch_size": batch_size,
                 "learning_rates": learning_rates(model),
-                "recipe": _recipe(preset, args.lr),
+                "recipe": source.recipe,
                 "seed": args.seed,
                 "limit": args.limit,
                 "kl_warmup_steps": warmup_steps,

@@ -95,31 +95,6 @@ def to_labels(y: np.ndarray, n: int, source: str) -> np.ndarray:
     return y.astype(np.int64)
 
 
-# --- .npz ------------------------------------------------------------------------------
-
-
-def read_npz(file: str | Path | io.IOBase, split: str, source: str | None = None) -> Arrays:
-    """Read ``x_<split>`` / ``y_<split>`` (keras.datasets layout), or ``x`` / ``y`` for any split."""
-    source = source or str(file)
-    with np.load(file, allow_pickle=False) as data:
-        keys = set(data.files)
-        if "x" in keys:
-            x_key, y_key = "x", "y"
-        else:
-            splits = {key[2:] for key in keys if key.startswith("x_")}
-            if not splits:
-                raise ValueError(
-                    f"{source} holds no images: expected arrays x_train, y_train, x_test, y_test "
-                    f"(the keras.datasets layout) or x, y; found {sorted(keys)}"
-                )
-            if split not in splits:
-                raise unknown_split(split, splits, source)
-            x_key, y_key = f"x_{split}", f"y_{split}"
-        x = to_uint8_images(data[x_key], f"{source} (array {x_key!r})")
-        y = to_labels(data[y_key], len(x), f"{source} (array {y_key!r})") if y_key in keys else None
-    return x, y
-
-
 # --- MNIST idx files ---------------------------------------------------------------------
 
 # Type byte of the idx header (http://yann.lecun.com/exdb/mnist/); all big-endian.
@@ -324,6 +299,8 @@ def read_local(path: Path, split: str, limit: int | None) -> Arrays:
             return read_idx_folder(idx_files, split, path)
         return read_image_folder(path, split, limit)
     if path.suffix.lower() == ".npz":
+        from keras_gen.data.npz import read_npz  # it uses this module's converters
+
         return read_npz(path, split)
     if tarfile.is_tarfile(path):
         return read_tar(path, split, limit)
@@ -352,6 +329,8 @@ def read_tfds(name: str, split: str, data_dir: str | None, limit: int | None) ->
     """Read a TFDS data set (downloading and preparing it if needed) into NumPy arrays."""
     import tensorflow_datasets as tfds
 
+    from keras_gen.data.errors import tfds_failure
+
     unknown = (
         f"unknown data set {name!r}: expected 'mnist_mini', a TFDS name (e.g. mnist, "
         "fashion_mnist, cifar10) or a path to .npz / idx folder / image folder / tar"
@@ -364,13 +343,8 @@ def read_tfds(name: str, split: str, data_dir: str | None, limit: int | None) ->
         raise ValueError(unknown) from err
     try:
         builder.download_and_prepare()
-    except Exception as err:  # offline, TFDS fails in many ways: requests, gfile, checksums
-        raise RuntimeError(
-            f"could not download or prepare the TFDS data set {name!r} "
-            f"({type(err).__name__}; no network?). Point at local files instead: "
-            f"{LOCAL_FORMATS}; or pass data_dir= a TFDS data directory that already holds the "
-            "prepared data set"
-        ) from err
+    except Exception as err:  # TFDS fails in many ways: offline, a missing package, checksums
+        raise RuntimeError(tfds_failure(name, err, LOCAL_FORMATS)) from err
 
     features = builder.info.features
     image_keys = [k for k, f in features.items() if isinstance(f, tfds.features.Image)]

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from keras_gen.data import formats
+from keras_gen.data import formats, npz
 
 # Names of the data sets shipped in keras_gen/data/assets (see its README for the source).
 EMBEDDED = {"mnist_mini": "mnist_mini.npz"}
@@ -80,7 +80,7 @@ def load_arrays(
     if name_or_path in EMBEDDED:
         asset = resources.files(__package__).joinpath("assets", EMBEDDED[name_or_path])
         with asset.open("rb") as f:
-            x, y = formats.read_npz(f, split, source=f"embedded data set {name_or_path!r}")
+            x, y = npz.read_npz(f, split, source=f"embedded data set {name_or_path!r}")
     elif (path := _local_path(name_or_path)) is not None:
         x, y = formats.read_local(path, split, limit)
     else:

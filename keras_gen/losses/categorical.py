@@ -2,7 +2,31 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+
+def check_temperature(temperature) -> float:
+    """``temperature`` as a float if it is finite and >= 0 (0: the most likely index).
+
+    A negative one would reverse the distribution, and inf or NaN give NaN probabilities.
+
+    >>> check_temperature(-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: temperature must be a finite number >= 0 (0: the most likely token); got -1
+    """
+    try:
+        value = float(temperature)
+    except (TypeError, ValueError):
+        value = math.nan
+    if isinstance(temperature, bool) or not 0 <= value < math.inf:
+        raise ValueError(
+            "temperature must be a finite number >= 0 (0: the most likely token); "
+            f"got {temperature!r}"
+        )
+    return value
 
 
 def sample_categorical(logits, temperature: float = 1.0, rng=None) -> np.ndarray:
@@ -20,13 +44,12 @@ def sample_categorical(logits, temperature: float = 1.0, rng=None) -> np.ndarray
     >>> round(float(draws.mean()), 2)
     0.8
     """
-    if not temperature >= 0:
-        raise ValueError(f"temperature must be >= 0; got {temperature!r}")
+    temperature = check_temperature(temperature)
     logits = np.asarray(logits, np.float64)
     if temperature == 0:
         return logits.argmax(axis=-1)
     rng = rng if rng is not None else np.random.default_rng()
-    z = logits / float(temperature)
+    z = logits / temperature
     p = np.exp(z - z.max(axis=-1, keepdims=True))
     cdf = np.cumsum(p, axis=-1)
     u = rng.random((*cdf.shape[:-1], 1)) * cdf[..., -1:]

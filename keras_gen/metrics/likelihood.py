@@ -2,10 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 from scipy.special import logsumexp
+
+_PROGRESS: contextvars.ContextVar[Callable[[int, int], None] | None] = contextvars.ContextVar(
+    "keras_gen_likelihood_progress", default=None
+)
+
+
+@contextlib.contextmanager
+def report_progress(callback: Callable[[int, int], None]) -> Iterator[None]:
+    """Within the block, :func:`importance_sampled_log_likelihood` calls
+    ``callback(done, total)`` (examples) after each batch: a progress display for any
+    model's ``log_likelihood``, which runs it.
+
+    >>> import numpy as np
+    >>> f = lambda batch, k: np.zeros((k, len(batch[0])))
+    >>> with report_progress(lambda done, total: print(done, total)):
+    ...     _ = importance_sampled_log_likelihood(f, [np.zeros(5)], 2, batch_size=2)
+    2 5
+    4 5
+    5 5
+    """
+    token = _PROGRESS.set(callback)
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
 
 
 def importance_sampled_log_likelihood(
@@ -46,4 +73,6 @@ def importance_sampled_log_likelihood(
             total = np.logaddexp(total, logsumexp(lw, axis=0))
             done += k
         out[start : start + b] = total - np.log(num_samples)
+        if (report := _PROGRESS.get()) is not None:
+            report(start + b, n)
     return out

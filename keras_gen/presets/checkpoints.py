@@ -93,6 +93,11 @@ def save_to_preset(
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2, default=_json_default) + "\n")
         twin = keras.saving.deserialize_keras_object(config)
         twin.set_weights(model.get_weights())
+        # Models that keep a second model outside Keras' tracking (a VQ-VAE's attached
+        # prior) write its weights in save_own_variables: copy them into the twin too.
+        prior = getattr(model, "prior", None)
+        if prior is not None:
+            twin.prior.set_weights(prior.get_weights())
         twin.save_weights(tmp / WEIGHTS_FILE)
         if weights_dtype == "float16":
             _cast_weights_file(tmp / WEIGHTS_FILE, "float16")
@@ -129,7 +134,8 @@ def _cast_weights_file(path: Path, dtype: str) -> None:
                 copy(item, dst.create_group(key))
             else:
                 data = item[()]
-                if getattr(data, "dtype", None) == "float32":
+                # Arrays float16 cannot hold (counters, large statistics) stay float32.
+                if getattr(data, "dtype", None) == "float32" and _fits(data, dtype):
                     data = data.astype(dtype)
                 dst.create_dataset(key, data=data)
                 dst[key].attrs.update(item.attrs)
@@ -138,6 +144,12 @@ def _cast_weights_file(path: Path, dtype: str) -> None:
     with h5py.File(path, "r") as src, h5py.File(cast, "w") as dst:
         copy(src, dst)
     os.replace(cast, path)
+
+
+def _fits(data, dtype: str) -> bool:
+    import numpy as np
+
+    return not data.size or float(np.max(np.abs(data))) <= float(np.finfo(dtype).max)
 
 
 def read_metadata(folder: str | os.PathLike) -> dict:
@@ -170,25 +182,43 @@ def load(
         cache_dir: where downloads are kept (default: ``$KERAS_HOME`` or ``~/.keras``,
             as ``keras.utils.get_file``), in its ``keras_gen_presets`` folder.
     """
+    return _load_path(locate(name_or_path, file_hash, cache_dir), compile)
+
+
+def locate(
+    name_or_path: str | os.PathLike,
+    file_hash: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+) -> Path:
+    """The preset folder or ``.keras`` file that :func:`load` loads (a URL: downloaded).
+
+    Arguments as for :func:`load`.
+
+    >>> locate("no-such-preset")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    keras_gen.presets.checkpoints.PresetError: 'no-such-preset' is neither a preset name ...
+    """
     from keras_gen.presets.registry import get, names
 
     text = os.fspath(name_or_path)
     if "://" in text:
-        return _load_path(_download(text, file_hash, cache_dir), compile)
+        return _download(text, file_hash, cache_dir)
     path = Path(text)
     if path.exists():
-        return _load_path(path, compile)
+        return path
     if text in names():
         preset = get(text)
         if preset.weights is None:
             raise PresetError(
                 f"preset {text!r} ships no trained weights; train it with "
-                f"'keras-gen train {text}' (presets with weights: {', '.join(trained_names())})"
+                f"'keras-gen train {text}' (presets with weights: "
+                f"{', '.join(trained_names()) or 'none yet'})"
             )
         if "://" in preset.weights:
             sha = (preset.card or {}).get("weights_sha256")
-            return _load_path(_download(preset.weights, sha, cache_dir), compile)
-        return _load_path(_package_path(preset.weights), compile)
+            return _download(preset.weights, sha, cache_dir)
+        return _package_path(preset.weights)
     raise PresetError(
         f"{text!r} is neither a preset name nor an existing path or URL; presets with "
         f"trained weights: {', '.join(trained_names()) or 'none yet'}"

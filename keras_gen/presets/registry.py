@@ -26,8 +26,6 @@ keras-gen's wrappers nest: ``{"class": "EMA", "optimizer": {...}, "momentum": 0.
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import pkgutil
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -322,15 +320,19 @@ def peak_learning_rate(spec: Mapping | float) -> float:
     raise ValueError(f"cannot tell the peak learning rate of the schedule {dict(spec)}")
 
 
-def with_learning_rate(spec: Mapping, learning_rate: float) -> dict:
+def with_learning_rate(spec: Mapping, learning_rate: float, constant: bool = False) -> dict:
     """``spec`` with every (inner) optimizer's learning rate set to ``learning_rate``.
 
-    A schedule keeps its shape, with its peak moved to ``learning_rate``.
+    A schedule keeps its shape, with its peak moved to ``learning_rate``, or with
+    ``constant=True`` becomes that constant rate (fine-tuning).
+
+    >>> with_learning_rate(ema(adam(cosine_schedule(2e-3, 99))), 1e-4, constant=True)
+    {'class': 'EMA', 'optimizer': {'class': 'Adam', 'learning_rate': 0.0001}, 'momentum': 0.999}
     """
     spec = dict(spec)
     if "optimizer" in spec:
-        spec["optimizer"] = with_learning_rate(spec["optimizer"], learning_rate)
-    elif isinstance(spec.get("learning_rate"), Mapping):
+        spec["optimizer"] = with_learning_rate(spec["optimizer"], learning_rate, constant)
+    elif isinstance(spec.get("learning_rate"), Mapping) and not constant:
         schedule = dict(spec["learning_rate"])
         key = "warmup_target" if schedule.get("warmup_target") else "initial_learning_rate"
         schedule[key] = learning_rate
@@ -359,18 +361,9 @@ def _discover() -> None:
     global _DISCOVERED
     if _DISCOVERED:
         return
-    from keras_gen import zoo
+    from keras_gen.presets.discovery import presets_modules
 
-    for info in pkgutil.iter_modules(zoo.__path__):
-        if not info.ispkg:
-            continue
-        module_name = f"keras_gen.zoo.{info.name}.{info.name}_presets"
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            if err.name != module_name:
-                raise
-            continue
+    for module in presets_modules():
         register_presets(module.PRESETS)
     _DISCOVERED = True
 

@@ -5,28 +5,43 @@
 ['b a']
 """
 
-from keras_gen.text import decoding, pipeline
-from keras_gen.text.decoding import SearchResult, beam_search, greedy_search
-from keras_gen.text.loaders import (
-    load_couplets,
-    load_sentences,
-    load_titles,
-    shared_path,
-)
-from keras_gen.text.pipeline import (
-    couplet_arrays,
-    length_bucketed_dataset,
-    sentence_arrays,
-    seq2seq_arrays,
-)
-from keras_gen.text.vocab import (
-    END_ID,
-    PAD_ID,
-    START_ID,
-    UNK_ID,
-    TextVocabulary,
-    tokenize,
-)
+import importlib
+
+# Imported on first use (PEP 562), so that the loaders (plain Python) do not import Keras:
+# the preset registry reads them without the zoo (``keras-gen models`` stays fast).
+_EXPORTS = {
+    "SearchResult": "decoding",
+    "beam_search": "decoding",
+    "greedy_search": "decoding",
+    "load_couplets": "loaders",
+    "load_sentences": "loaders",
+    "load_titles": "loaders",
+    "shared_path": "loaders",
+    "couplet_arrays": "pipeline",
+    "length_bucketed_dataset": "pipeline",
+    "sentence_arrays": "pipeline",
+    "seq2seq_arrays": "pipeline",
+    "END_ID": "vocab",
+    "PAD_ID": "vocab",
+    "START_ID": "vocab",
+    "UNK_ID": "vocab",
+    "TextVocabulary": "vocab",
+    "tokenize": "vocab",
+}
+_SUBMODULES = frozenset(["decoding", "loaders", "pipeline", "vocab"])
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS, *_SUBMODULES})
+
 
 __all__ = [
     "END_ID",

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from keras_gen.losses.categorical import sample_categorical
+from keras_gen.losses.categorical import check_temperature, sample_categorical
 from keras_gen.text.vocab import END_ID, PAD_ID, START_ID, UNK_ID
 
 
@@ -104,9 +104,19 @@ def _top_k(values, k):
     return np.take_along_axis(part, order, axis=1)
 
 
+def _positive_int(value, name: str) -> int:
+    # The zoo's checks.positive_int, without importing the zoo (which imports this module).
+    try:
+        ok = not isinstance(value, bool | str) and int(value) == value and int(value) >= 1
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    return int(value)
+
+
 def _check(batch_size, max_length, lengths):
-    if int(max_length) < 1:
-        raise ValueError(f"max_length must be a positive integer; got {max_length!r}")
+    max_length = _positive_int(max_length, "max_length")
     if lengths is not None:
         lengths = np.asarray(lengths)
         if lengths.shape != (batch_size,) or (lengths >= max_length).any():
@@ -145,9 +155,7 @@ def beam_search(
     >>> beam_search(step, [False], lambda s, r: s, 1, 1, 5).best.tolist()
     [[4, 3]]
     """
-    k, b = int(beam_width), int(batch_size)
-    if k < 1:
-        raise ValueError(f"beam_width must be a positive integer; got {beam_width!r}")
+    k, b = _positive_int(beam_width, "beam_width"), int(batch_size)
     lengths = _check(b, max_length, lengths)
     tokens = np.full(b * k, START_ID, np.int32)
     scores = np.zeros((b, k))
@@ -197,6 +205,7 @@ def greedy_search(
 ) -> SearchResult:
     """Greedy decoding (or ancestral sampling with ``temperature > 0``), one row per example."""
     b = int(batch_size)
+    temperature = check_temperature(temperature)
     lengths = _check(b, max_length, lengths)
     rng = rng if rng is not None else np.random.default_rng()
     tokens = np.full(b, START_ID, np.int32)

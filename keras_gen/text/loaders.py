@@ -1,4 +1,7 @@
-"""Loaders for the text formats of ``../shared/data`` (and any user file in the same format).
+"""Loaders for the text formats of the shared data folder (and any user file in the same format).
+
+The shared data folder is ``$KERAS_GEN_DATA`` (or a ``data_dir``), else ``../shared/data``
+beside a source checkout: see :func:`shared_data_dir`.
 
 - couplets: one pair a line, ``first\\t=>\\tsecond`` (characters may be space-separated),
   or a folder holding ``in.txt`` and ``out.txt`` whose line i pair up;
@@ -12,11 +15,21 @@ different lengths, a file that is not UTF-8.
 from __future__ import annotations
 
 import gzip
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-# The shared data sets sit next to the repository (../shared/data from its root).
+# The shared data sets sit next to a source checkout (../shared/data from its root); an
+# installed package finds them through $KERAS_GEN_DATA or a data_dir (--data-dir).
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA_ENV = "KERAS_GEN_DATA"
+# Where the folders of the shared data come from (their README has sizes and licences).
+ORIGINS = {
+    "couplets": "zijianzhao/: ZiJianZhao/Couplet-Machine data/final; wb14123_test/: "
+    "v-zich/couplet-clean-dataset",
+    "zh_titles": "lcsts/: the LCSTS sample of CLUEbenchmark/CLGE; csl/: ydli-ai/CSL",
+    "ptb": "Penn Treebank in Mikolov's split, ptb.{train,valid,test}.txt.gz",
+}
 COUPLET_SEPARATOR = "=>"
 
 
@@ -128,13 +141,43 @@ def load_sentences(path: str | Path, allow_empty: bool = False) -> list[str]:
     return out
 
 
-def shared_path(*parts: str) -> Path:
-    """A path under the shared data folder, with a clear error when it is missing."""
-    path = SHARED_DATA.joinpath(*parts)
+def shared_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """The shared data folder: ``data_dir``, else ``$KERAS_GEN_DATA``, else
+    ``../shared/data`` beside a source checkout."""
+    if data_dir:
+        return Path(data_dir).expanduser()
+    if os.environ.get(DATA_ENV):
+        return Path(os.environ[DATA_ENV]).expanduser()
+    return SHARED_DATA
+
+
+def shared_path(*parts: str, data_dir: str | os.PathLike | None = None) -> Path:
+    """A path under the shared data folder (:func:`shared_data_dir`); a one-line error that
+    says what to set, and where the data comes from, when it is missing.
+
+    >>> shared_path("ptb", "no-such-file", data_dir="/nonexistent")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: ptb/no-such-file not found in the shared data folder /nonexistent (...
+    """
+    root = shared_data_dir(data_dir)
+    path = root.joinpath(*parts)
     if not path.exists():
+        if data_dir:
+            given = "from --data-dir / data_dir"
+        elif os.environ.get(DATA_ENV):
+            given = f"from ${DATA_ENV}"
+        else:
+            given = (
+                f"${DATA_ENV} is not set; the default is ../shared/data beside a source checkout"
+            )
+        origin = ORIGINS.get(parts[0]) if parts else None
         raise FileNotFoundError(
-            f"{path} not found: the shared data sets live in ../shared/data next to the "
-            "repository (or pass the path of your own file)"
+            f"{'/'.join(parts)} not found in the shared data folder {root} ({given}): set "
+            f"{DATA_ENV}=DIR or pass --data-dir DIR, a folder holding "
+            f"{parts[0] if parts else ''}/"
+            + (f" ({origin})" if origin else "")
+            + ", or pass your own files with --data"
         )
     return path
 
@@ -150,6 +193,8 @@ ZIJIANZHAO_TRAIN = (
 )
 
 
-def couplet_train_files() -> Sequence[Path]:
+def couplet_train_files(data_dir: str | os.PathLike | None = None) -> Sequence[Path]:
     """The zijianzhao files except ``test.txt`` (the benchmark's training split)."""
-    return [shared_path("couplets", "zijianzhao", name) for name in ZIJIANZHAO_TRAIN]
+    return [
+        shared_path("couplets", "zijianzhao", name, data_dir=data_dir) for name in ZIJIANZHAO_TRAIN
+    ]

@@ -342,6 +342,7 @@ class AdversarialModel(SavesSeedState, TrainingCore):
 
     def train_step(self, data):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        x, y = self.checked_batch(x, y)
         if self.single_loss:
             self.update_terms(self._single_step(x, y))
             return self.step_logs()
@@ -356,6 +357,7 @@ class AdversarialModel(SavesSeedState, TrainingCore):
 
     def test_step(self, data):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        x, y = self.checked_batch(x, y)
         game = self.game(x, y, training=False, for_generator=True)
         d_terms, _ = self._discriminator_terms(game.real, game.fake, y)
         g_terms, _ = self._generator_terms(game, y)

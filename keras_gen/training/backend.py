@@ -17,7 +17,9 @@ array([8., 8.], dtype=float32)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import re
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import keras
@@ -311,3 +313,57 @@ def snapshot(value: Any) -> tf.Tensor:
     value after an assignment in eager mode.
     """
     return tf.identity(tf.convert_to_tensor(_tf_variable(value)))
+
+
+# -- input checks inside the train and test steps ----------------------------------------------
+
+_CHECK_MARK = "keras-gen input check: "
+_CHECK_END = "(end of keras-gen input check)"
+
+
+def checked(value: TensorLike, condition: TensorLike, message: str, data: Sequence = ()):
+    """``value``, once the scalar ``condition`` holds; a ``ValueError`` naming the input if not.
+
+    ``message`` says what was expected; ``data`` (strings and small tensors, e.g. the minimum
+    and maximum seen) follow it. Eagerly the error is raised at once; in a traced step the
+    assertion runs before anything that uses the returned ``value``, and :func:`input_errors`
+    turns the op's ``InvalidArgumentError`` back into the ``ValueError``.
+
+    >>> checked(tf.constant([1, 2]), tf.constant(False), "labels must be < 2; got max", [2])
+    Traceback (most recent call last):
+    ...
+    ValueError: labels must be < 2; got max 2
+    """
+    if tf.executing_eagerly():
+        if not bool(condition):
+            parts = [message] + [_format(d) for d in data]
+            raise ValueError(" ".join(parts))
+        return value
+    assertion = tf.debugging.Assert(
+        condition, [_CHECK_MARK + message, *data, _CHECK_END], summarize=8
+    )
+    with tf.control_dependencies([assertion]):
+        return tf.identity(value)
+
+
+def _format(value) -> str:
+    value = value.numpy() if hasattr(value, "numpy") else value
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@contextlib.contextmanager
+def input_errors() -> Iterator[None]:
+    """Re-raise a failed :func:`checked` assertion of a traced step as its ``ValueError``.
+
+    TensorFlow reports it as a multi-line ``InvalidArgumentError`` naming graph nodes (also
+    under ``tf.distribute`` and with ``steps_per_execution > 1``); other errors pass as they are.
+    """
+    try:
+        yield
+    except tf.errors.InvalidArgumentError as err:
+        match = re.search(
+            re.escape(_CHECK_MARK) + r"(.*?)\] \[" + re.escape(_CHECK_END), err.message, re.S
+        )
+        if match is None:
+            raise
+        raise ValueError(match.group(1).replace("] [", " ")) from None

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_gen.training import backend
@@ -90,6 +91,39 @@ class TrainingCore(keras.Model):
         values = ops.cast(values, "float32")
         total = backend.all_reduce_sum(ops.sum(values))
         return total / backend.global_batch_size(ops.shape(values)[0])
+
+    # -- input checks -----------------------------------------------------------------------
+
+    def checked_batch(self, x, y=None):
+        """``(x, y)`` with the model's input checks attached (identity here).
+
+        Both trainers pass every batch through it at the start of their train and test steps;
+        a model that needs, e.g., labels in range or pixels in [0, 1] returns its inputs
+        through :func:`keras_gen.training.backend.checked`. :meth:`fit` and :meth:`evaluate`
+        also call it once on NumPy data, so such errors come before any step is traced.
+        """
+        return x, y
+
+    def fit(self, x=None, y=None, batch_size=None, *args, **kwargs):
+        self._check_inputs(x, y, batch_size)
+        with backend.input_errors():
+            return super().fit(x, y, batch_size, *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, batch_size=None, *args, **kwargs):
+        self._check_inputs(x, y, batch_size)
+        with backend.input_errors():
+            return super().evaluate(x, y, batch_size, *args, **kwargs)
+
+    def _check_inputs(self, x, y, batch_size) -> None:
+        # Keras takes batch_size=0 as 32, and fails on -1 or 2.5 with a shape error.
+        if batch_size is not None and (
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, int | np.integer)
+            or batch_size < 1
+        ):
+            raise ValueError(f"batch_size must be a positive integer or None; got {batch_size!r}")
+        if isinstance(x, np.ndarray):
+            self.checked_batch(x, y)
 
     def built_without_data(self) -> bool:
         """Whether every weight exists before the first batch (see ``_maybe_symbolic_build``)."""

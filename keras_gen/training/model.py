@@ -77,6 +77,7 @@ class GenerativeModel(TrainingCore):
 
     def _terms_and_objective(self, data, training: bool):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        x, y = self.checked_batch(x, y)
         terms = self.compute_terms(x, y=y, training=training)
         missing = set(self.term_names) - set(terms)
         if missing:

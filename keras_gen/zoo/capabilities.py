@@ -144,11 +144,11 @@ class FromPreset:
                 training at once (the optimizer state is not shipped).
             **kwargs: ``file_hash``, ``cache_dir`` for URLs.
         """
-        from keras_gen.presets import load
+        from keras_gen.presets import PresetError, load
 
         model = load(name_or_path, compile=compile, **kwargs)
         if not isinstance(model, cls):
-            raise ValueError(
+            raise PresetError(
                 f"{name_or_path} holds a {type(model).__name__}, not a {cls.__name__}; load "
                 f"it with {type(model).__name__}.from_preset or keras_gen.presets.load"
             )

@@ -16,10 +16,10 @@ import numpy as np
 from keras import ops
 
 from keras_gen import losses
-from keras_gen.training import GenerativeModel
+from keras_gen.training import GenerativeModel, backend
 from keras_gen.zoo import networks
 from keras_gen.zoo.capabilities import Autoencoding, FromPreset, LabelConditional
-from keras_gen.zoo.checks import positive_int
+from keras_gen.zoo.checks import non_negative_int, positive_int, positive_ints
 
 LIKELIHOODS = ("bernoulli", "gaussian", "discretized_gaussian")
 
@@ -79,10 +79,99 @@ def one_hot_labels(y, num_classes: int, owner: str):
             f"{owner} is class-conditional: pass labels with the images, e.g. fit(x, y) or a "
             "dataset of (x, y)"
         )
-    y = ops.convert_to_tensor(y)
+    y = ops.convert_to_tensor(check_labels(y, num_classes, owner))
     if ops.ndim(y) == 2 and y.shape[-1] == num_classes:
         return ops.cast(y, "float32")
     return ops.one_hot(ops.cast(ops.reshape(y, (-1,)), "int32"), num_classes)
+
+
+def check_labels(y, num_classes: int, owner: str):
+    """``y``, checked to hold class labels: ints in ``[0, num_classes)`` (or one-hot rows).
+
+    ``ops.one_hot`` turns a label out of range into a row of zeros, which trains silently.
+    NumPy labels are checked at once and the error names the bad values; tensors (a traced
+    step, any replica) through an assertion whose error names the smallest and largest label.
+
+    >>> check_labels(np.array([0, 12, 3]), 10, "CVAE")
+    Traceback (most recent call last):
+    ...
+    ValueError: CVAE: labels must be integers in [0, 10); got 12
+    """
+    expected = f"{owner}: labels must be integers in [0, {num_classes})"
+    if isinstance(y, np.ndarray | list | tuple | int | np.integer | float):
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[-1] == num_classes:
+            return y
+        if not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating)):
+            raise ValueError(f"{expected}; got an array of dtype {y.dtype}")
+        flat = y.reshape(-1)
+        bad = (flat < 0) | ~(flat < num_classes) | (flat != np.round(flat))
+        if bad.any():
+            shown = np.unique(flat[bad])
+            more = f" (and {len(shown) - 5} more values)" if len(shown) > 5 else ""
+            raise ValueError(f"{expected}; got {', '.join(map(str, shown[:5]))}{more}")
+        return y
+    y = ops.convert_to_tensor(y)
+    if ops.ndim(y) == 2 and y.shape[-1] == num_classes:
+        return y
+    flat = ops.reshape(y, (-1,))
+    if "float" in str(flat.dtype):
+        ok = ops.all(ops.equal(flat, ops.round(flat)))  # False for NaN
+    else:
+        flat, ok = ops.cast(flat, "int64"), True
+    # An empty batch (one replica of an uneven split) passes: min = +max value, max = -max.
+    low, high = ops.min(flat), ops.max(flat)
+    ok = ops.logical_and(ok, ops.logical_and(low >= 0, high < num_classes))
+    return backend.checked(y, ok, f"{expected}; got labels from", [low, "to", high])
+
+
+def check_pixels(x, owner: str, unit_range: bool = True):
+    """``x``, checked to hold finite pixel values, in [0, 1] when ``unit_range``.
+
+    NaN, inf or 0-255 pixels would train to NaN weights without an error. NumPy images are
+    checked at once; tensors (a traced step) by an assertion on their minimum and maximum,
+    which NaN propagates to, so the check costs two reductions.
+
+    >>> check_pixels(np.array([[0.5, np.nan]]), "VAE", unit_range=False)
+    Traceback (most recent call last):
+    ...
+    ValueError: VAE expects finite pixel values; got values from nan to nan
+    """
+    expected = f"{owner} expects finite pixel values"
+    if unit_range:
+        expected += " in [0, 1] (8-bit images: divide them by 255)"
+    if isinstance(x, np.ndarray):
+        if x.size == 0 or not np.issubdtype(x.dtype, np.number):
+            return x
+        low, high = x.min(), x.max()
+        if unit_range:
+            ok = low >= 0 and high <= 1
+        else:
+            ok = bool(np.isfinite(low) and np.isfinite(high))
+        if not ok:
+            raise ValueError(f"{expected}; got values from {low} to {high}")
+        return x
+    x = ops.convert_to_tensor(x)
+    low, high = ops.min(x), ops.max(x)
+    # Comparisons with NaN are False; an empty batch has min +inf and max -inf and passes.
+    if unit_range:
+        ok = ops.logical_and(low >= 0, high <= 1)
+    else:
+        ok = ops.logical_and(low > -np.inf, high < np.inf)
+    return backend.checked(x, ok, f"{expected}; got values from", [low, "to", high])
+
+
+class ChecksImageBatches:
+    """``checked_batch`` of the image models: finite pixels (in [0, 1] unless
+    ``expects_unit_range`` is False) and, for class-conditional models, labels in range."""
+
+    expects_unit_range = True
+
+    def checked_batch(self, x, y=None):
+        owner = type(self).__name__
+        if getattr(self, "num_classes", 0) and y is not None:
+            y = check_labels(y, self.num_classes, owner)
+        return check_pixels(x, owner, self.expects_unit_range), y
 
 
 def check_batch_shape(x, image_shape: tuple[int, ...], owner: str) -> None:
@@ -100,7 +189,7 @@ def standard_normal_codes(n, latent_dim: int, seed: int | None) -> np.ndarray:
     return rng.standard_normal((positive_int(n, "n"), latent_dim)).astype("float32")
 
 
-class CodeModel(FromPreset, Autoencoding, LabelConditional):
+class CodeModel(FromPreset, Autoencoding, LabelConditional, ChecksImageBatches):
     """``encode``/``decode``/``reconstruct``/``generate`` from two batch functions.
 
     Subclasses implement ``_encode_batch(x)`` (codes) and ``_decode_batch(z)`` (images in
@@ -128,7 +217,7 @@ class CodeModel(FromPreset, Autoencoding, LabelConditional):
         return self.decode(z)
 
 
-class ImageModel(FromPreset, Autoencoding, LabelConditional, GenerativeModel):
+class ImageModel(FromPreset, Autoencoding, LabelConditional, ChecksImageBatches, GenerativeModel):
     """Base of the image autoencoders and VAEs: an encoder body, a decoder and a likelihood.
 
     Subclasses build their code head on ``self.encoder_body`` and implement
@@ -173,10 +262,10 @@ class ImageModel(FromPreset, Autoencoding, LabelConditional, GenerativeModel):
         self.latent_dim = positive_int(latent_dim, "latent_dim")
         self.architecture = architecture
         self.likelihood = likelihood
-        self.hidden_units = tuple(int(u) for u in hidden_units)
-        self.filters = tuple(int(f) for f in filters)
+        self.hidden_units = positive_ints(hidden_units, "hidden_units")
+        self.filters = positive_ints(filters, "filters")
         self.activation = activation
-        self.num_classes = int(num_classes)
+        self.num_classes = non_negative_int(num_classes, "num_classes")
         common = {
             "architecture": architecture,
             "hidden_units": self.hidden_units,
@@ -219,6 +308,11 @@ class ImageModel(FromPreset, Autoencoding, LabelConditional, GenerativeModel):
         if self.likelihood == "bernoulli":
             return ops.sigmoid(params)
         return ops.clip(params, 0.0, 1.0)
+
+    @property
+    def expects_unit_range(self) -> bool:
+        """Whether the data must be in [0, 1]: all but the Gaussian likelihood's (any reals)."""
+        return self.likelihood != "gaussian"
 
     # -- conditioning -----------------------------------------------------------------
 

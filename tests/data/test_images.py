@@ -182,6 +182,52 @@ def test_npz_with_nan_is_refused(tmp_path):
         load_arrays(str(tmp_path / "nan.npz"))
 
 
+@pytest.mark.parametrize(
+    "bad, message",
+    [(np.inf, "NaN or infinite"), (-0.5, r"\[0, 1\] or \[0, 255\]"), (300.0, r"\[0, 255\]")],
+    ids=["inf", "negative", "above-255"],
+)
+def test_npz_with_pixels_out_of_range_is_refused(tmp_path, bad, message):
+    x = np.full((2, 3, 3), 0.5, np.float32)
+    x[0, 2, 2] = bad
+    np.savez(tmp_path / "bad.npz", x=x)
+    with pytest.raises(ValueError, match=r"bad\.npz.*" + message):
+        load_arrays(str(tmp_path / "bad.npz"))
+
+
+def _corrupt_npz(path, kind):
+    x = np.random.default_rng(0).integers(0, 256, (64, 8, 8), dtype=np.uint8)
+    (np.savez_compressed if kind == "corrupt member" else np.savez)(path, x=x, y=np.arange(64))
+    data = path.read_bytes()
+    if kind == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "random bytes":
+        path.write_bytes(np.random.default_rng(1).bytes(2000))
+    else:  # flip bytes inside the compressed data of the first member, keep the zip directory
+        middle = 200
+        path.write_bytes(data[:middle] + bytes(b ^ 0xFF for b in data[middle:260]) + data[260:])
+
+
+@pytest.mark.parametrize("kind", ["truncated", "empty", "random bytes", "corrupt member"])
+def test_corrupt_npz_is_a_one_line_error_naming_the_file(tmp_path, kind):
+    # A truncated file raised zipfile.BadZipFile, an empty one EOFError, random bytes a
+    # message suggesting the unsafe allow_pickle=True.
+    path = tmp_path / "data.npz"
+    _corrupt_npz(path, kind)
+    with pytest.raises(ValueError, match=r"data\.npz is not a valid \.npz file") as info:
+        load_arrays(str(path))
+    assert "allow_pickle" not in str(info.value) and "\n" not in str(info.value)
+
+
+def test_npz_of_python_objects_is_refused_without_suggesting_pickle(tmp_path):
+    np.savez(tmp_path / "objects.npz", x=np.array([{"a": 1}, None], dtype=object))
+    with pytest.raises(ValueError, match=r"objects\.npz: array 'x' holds Python objects") as info:
+        load_arrays(str(tmp_path / "objects.npz"))
+    assert "allow_pickle" not in str(info.value)
+
+
 # --- MNIST idx files ---------------------------------------------------------------------
 
 

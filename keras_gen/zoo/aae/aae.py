@@ -16,7 +16,7 @@ from keras_gen import losses
 from keras_gen.training import backend
 from keras_gen.training.adversarial import AdversarialModel, Game
 from keras_gen.zoo import networks
-from keras_gen.zoo.checks import positive_int
+from keras_gen.zoo.checks import positive_int, positive_ints
 from keras_gen.zoo.image_model import CodeModel, check_batch_shape, image_shape_argument
 
 
@@ -70,9 +70,9 @@ class AdversarialAutoencoder(CodeModel, AdversarialModel):
         self.image_shape = networks.check_image_shape(image_shape, architecture, filters)
         self.latent_dim = positive_int(latent_dim, "latent_dim")
         self.architecture = architecture
-        self.hidden_units = tuple(int(u) for u in hidden_units)
-        self.filters = tuple(int(f) for f in filters)
-        self.discriminator_units = tuple(int(u) for u in discriminator_units)
+        self.hidden_units = positive_ints(hidden_units, "hidden_units")
+        self.filters = positive_ints(filters, "filters")
+        self.discriminator_units = positive_ints(discriminator_units, "discriminator_units")
         self.adversarial_weight = float(adversarial_weight)
         self._noise_seeds = keras.random.SeedGenerator(seed, name="noise_seeds")
         common = {

@@ -14,7 +14,7 @@ from keras import ops
 from keras_gen.layers import GaussianSampling
 from keras_gen.training import backend
 from keras_gen.training.adversarial import AdversarialModel, Game
-from keras_gen.zoo.checks import positive_int
+from keras_gen.zoo.checks import positive_int, positive_ints
 from keras_gen.zoo.dcgan.dcgan_networks import (
     check_gan_image_shape,
     dcgan_discriminator,
@@ -67,7 +67,7 @@ class ALI(CodeModel, AdversarialModel):
         **kwargs,
     ):
         super().__init__(seed=seed, **kwargs)
-        self.filters = tuple(int(f) for f in filters)
+        self.filters = positive_ints(filters, "filters")
         self.image_shape = check_gan_image_shape(image_shape, self.filters)
         self.latent_dim = positive_int(latent_dim, "latent_dim")
         self.stochastic_encoder = bool(stochastic_encoder)

@@ -8,7 +8,7 @@ from keras import ops
 
 from keras_gen import losses
 from keras_gen.layers import GatedResidualBlock, GaussianSampling
-from keras_gen.losses.categorical import sample_categorical
+from keras_gen.losses.categorical import check_temperature, sample_categorical
 from keras_gen.text.vocab import PAD_ID, SPECIAL_IDS
 from keras_gen.training import backend
 from keras_gen.zoo.capabilities import InputConditional, KLWeighted
@@ -184,6 +184,7 @@ class CoupletCVAE(InputConditional, KLWeighted, TextModel):
             ]
         (text,) = check_texts([first_line], "first_line")
         n = positive_int(num_samples, "num_samples")
+        temperature = check_temperature(temperature)
         rng = np.random.default_rng(seed)
         x = np.repeat(self.vocab.encode([text]), n, axis=0)
         eps = rng.standard_normal((n, self.latent_dim)).astype("float32")

@@ -19,13 +19,14 @@ from keras import ops
 from keras_gen.training import backend
 from keras_gen.training.adversarial import AdversarialModel, Game
 from keras_gen.zoo.capabilities import FromPreset, LabelConditional
-from keras_gen.zoo.checks import positive_int
+from keras_gen.zoo.checks import non_negative_int, positive_int, positive_ints
 from keras_gen.zoo.dcgan.dcgan_networks import (
     check_gan_image_shape,
     dcgan_discriminator,
     dcgan_generator,
 )
 from keras_gen.zoo.image_model import (
+    ChecksImageBatches,
     batched,
     check_batch_shape,
     generation_labels,
@@ -35,7 +36,7 @@ from keras_gen.zoo.image_model import (
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
-class DCGAN(FromPreset, LabelConditional, AdversarialModel):
+class DCGAN(FromPreset, LabelConditional, ChecksImageBatches, AdversarialModel):
     """Deep convolutional GAN (Radford et al. 2016) for 28x28, 32x32, 64x64, ... images.
 
     Any loss of ``keras_gen.losses.adversarial`` and any step ratio; WGAN-GP is
@@ -93,10 +94,10 @@ class DCGAN(FromPreset, LabelConditional, AdversarialModel):
         self.vi_weight = float(vi_weight)
         if not filters:
             raise ValueError("filters must name at least one conv layer")
-        self.filters = tuple(int(f) for f in filters)
+        self.filters = positive_ints(filters, "filters")
         self.image_shape = check_gan_image_shape(image_shape, self.filters)
         self.latent_dim = positive_int(latent_dim, "latent_dim")
-        self.num_classes = int(num_classes)
+        self.num_classes = non_negative_int(num_classes, "num_classes")
         self.spectral_norm = bool(spectral_norm)
         self.batch_norm = bool(batch_norm)
         self._noise_seeds = keras.random.SeedGenerator(seed, name="noise_seeds")
@@ -228,6 +229,6 @@ class ConditionalGAN(DCGAN):
     """
 
     def __init__(self, image_shape=(28, 28, 1), num_classes: int = 10, **kwargs):
-        if int(num_classes) < 2:
+        if positive_int(num_classes, "num_classes") < 2:
             raise ValueError(f"ConditionalGAN needs num_classes >= 2; got {num_classes!r}")
         super().__init__(image_shape, num_classes=num_classes, **kwargs)

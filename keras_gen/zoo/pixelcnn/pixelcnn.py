@@ -10,9 +10,10 @@ import numpy as np
 from keras import ops
 
 from keras_gen.layers import GatedActivation
-from keras_gen.losses.categorical import sample_categorical
+from keras_gen.losses.categorical import check_temperature, sample_categorical
 from keras_gen.training import GenerativeModel, backend
 from keras_gen.zoo.capabilities import FromPreset
+from keras_gen.zoo.checks import positive_int, positive_ints
 from keras_gen.zoo.image_model import batched
 
 
@@ -111,11 +112,8 @@ class PixelCNN(FromPreset, GenerativeModel):
         **kwargs,
     ):
         super().__init__(term_names=("loss", "bits_per_code"), **kwargs)
-        try:
-            grid = tuple(int(d) for d in grid_shape)
-        except TypeError as err:
-            raise ValueError(f"grid_shape must be (height, width); got {grid_shape!r}") from err
-        if len(grid) != 2 or min(grid) < 1:
+        grid = positive_ints(grid_shape, "grid_shape")
+        if len(grid) != 2:
             raise ValueError(f"grid_shape must be two positive ints (height, width); got {grid}")
         for name, value in (
             ("num_embeddings", num_embeddings),
@@ -123,9 +121,8 @@ class PixelCNN(FromPreset, GenerativeModel):
             ("num_layers", num_layers),
             ("head_channels", head_channels),
         ):
-            if isinstance(value, bool) or int(value) < 1:
-                raise ValueError(f"{name} must be a positive integer; got {value!r}")
-        if int(kernel_size) < 3 or int(kernel_size) % 2 == 0:
+            positive_int(value, name)
+        if positive_int(kernel_size, "kernel_size") < 3 or int(kernel_size) % 2 == 0:
             raise ValueError(f"kernel_size must be an odd integer >= 3; got {kernel_size!r}")
         self.grid_shape = grid
         self.num_embeddings = int(num_embeddings)
@@ -195,9 +192,8 @@ class PixelCNN(FromPreset, GenerativeModel):
         self, n: int, seed: int | None = None, temperature: float = 1.0, batch_size: int = 256
     ) -> np.ndarray:
         """Draw ``n`` code grids (int32, shape (n, height, width)), position by position."""
-        if isinstance(n, bool) or int(n) < 1:
-            raise ValueError(f"n must be a positive integer; got {n!r}")
-        if not float(temperature) > 0:
+        positive_int(n, "n")
+        if not check_temperature(temperature) > 0:  # finite too: inf gives NaN probabilities
             raise ValueError(f"temperature must be > 0; got {temperature!r}")
         if self._logits_fn is None:
             self._logits_fn = backend.compiled(lambda c: self(c, training=False))

@@ -193,7 +193,7 @@ class Seq2Seq(InputConditional, TextModel):
     ) -> decoding.SearchResult:
         """Search over source ids ``x`` (n, s); beam width 1 is greedy search."""
         x = np.asarray(x, np.int32)
-        k = int(beam_width)
+        k = positive_int(beam_width, "beam_width")  # before the encoder tiles x k times
         *encoded, h0 = self._encode_for_search(x, k)
         if incremental:
             step, state = self._incremental_search_step(encoded), [h0]
@@ -253,6 +253,7 @@ class Seq2Seq(InputConditional, TextModel):
         length and forbids the source's character at the same position (default: the
         model's ``couplet`` setting)."""
         texts = check_texts(texts)
+        positive_int(beam_width, "beam_width")
         couplet = self.couplet if couplet is None else couplet
         out = []
         for start in range(0, len(texts), batch_size):

@@ -9,6 +9,7 @@ from keras import ops
 from keras_gen import losses
 from keras_gen.layers import GaussianSampling, SeededDropout, TiedSoftmaxHead, WordDropout
 from keras_gen.losses import importance
+from keras_gen.losses.categorical import check_temperature
 from keras_gen.metrics.likelihood import importance_sampled_log_likelihood
 from keras_gen.text import decoding
 from keras_gen.text.vocab import PAD_ID, START_ID
@@ -213,6 +214,7 @@ class TextVAE(Generator, Autoencoding, LogLikelihood, KLWeighted, TextModel):
 
     def decode(self, z, max_length: int = 40, temperature: float = 0.0, seed=None) -> list[str]:
         """Sentences decoded from latent codes ``z`` (n, latent_dim), greedily by default."""
+        temperature = check_temperature(temperature)
         z = np.asarray(z, "float32")
         init = self._fn("init", lambda z: self._initial_state(z))(z)
         fn = self._fn("step", self._step)

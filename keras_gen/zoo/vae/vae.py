@@ -14,6 +14,7 @@ from keras_gen.losses import importance
 from keras_gen.metrics.likelihood import importance_sampled_log_likelihood
 from keras_gen.training import backend
 from keras_gen.zoo.capabilities import KLWeighted, LogLikelihood
+from keras_gen.zoo.checks import positive_int
 from keras_gen.zoo.image_model import ImageModel, batched
 
 VAE_TERMS = ("loss", "reconstruction", "kl")
@@ -182,7 +183,7 @@ class CVAE(VAE):
     """
 
     def __init__(self, image_shape: Sequence[int] | None = None, num_classes: int = 10, **kwargs):
-        if int(num_classes) < 2:
+        if positive_int(num_classes, "num_classes") < 2:
             raise ValueError(f"num_classes must be >= 2; got {num_classes!r}")
         super().__init__(image_shape, num_classes=int(num_classes), **kwargs)
 

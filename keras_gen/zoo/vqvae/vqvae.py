@@ -12,12 +12,13 @@ from keras_gen.layers import VectorQuantizer
 from keras_gen.training import GenerativeModel
 from keras_gen.zoo import networks
 from keras_gen.zoo.capabilities import Autoencoding, FromPreset, Generator
-from keras_gen.zoo.image_model import batched, image_shape_argument
+from keras_gen.zoo.checks import non_negative_int, positive_int
+from keras_gen.zoo.image_model import ChecksImageBatches, batched, image_shape_argument
 from keras_gen.zoo.vqvae.vqvae_networks import vqvae_decoder, vqvae_encoder
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
-class VQVAE(FromPreset, Generator, Autoencoding, GenerativeModel):
+class VQVAE(FromPreset, Generator, Autoencoding, ChecksImageBatches, GenerativeModel):
     """VQ-VAE with the paper's residual conv encoder/decoder (two stride-2 convs: 28 -> 7, 32 -> 8).
 
     ``loss = reconstruction + commitment (+ codebook for a gradient codebook)``
@@ -93,10 +94,9 @@ class VQVAE(FromPreset, Generator, Autoencoding, GenerativeModel):
             ("hidden_channels", hidden_channels),
             ("residual_channels", residual_channels),
         ):
-            if isinstance(value, bool) or int(value) < 2:
+            if positive_int(value, name) < 2:
                 raise ValueError(f"{name} must be an integer >= 2; got {value!r}")
-        if int(num_residual_layers) < 0:
-            raise ValueError(f"num_residual_layers must be >= 0; got {num_residual_layers!r}")
+        non_negative_int(num_residual_layers, "num_residual_layers")
         if not float(data_variance) > 0:
             raise ValueError(f"data_variance must be > 0; got {data_variance!r}")
         self.image_shape = shape

@@ -29,3 +29,10 @@ def test_gives_different_second_lines_for_one_first_line(couplets, couplet_vocab
     assert all(len(s) == len(couplets[0][0]) for s in samples)
     with pytest.raises(ValueError, match="first_line"):
         model.generate_from("  ")
+
+
+@pytest.mark.parametrize("temperature", [-1.0, float("inf")])
+def test_temperature_must_be_finite_and_not_negative(couplet_vocab, temperature):
+    model = zoo.CoupletCVAE(couplet_vocab, seed=0, **TINY)
+    with pytest.raises(ValueError, match=r"temperature must be a finite number >= 0"):
+        model.generate_from("春风", temperature=temperature)

@@ -94,3 +94,65 @@ def test_bad_input_is_a_clear_error():
         gan.generate(2, ema=True)
     with pytest.raises(ValueError, match="divisible by 4"):
         zoo.DCGAN(**{**TINY, "image_shape": (10, 10, 1)})
+
+
+@pytest.mark.parametrize(
+    "replicas, steps_per_execution, as_dataset",
+    [(1, 1, False), (2, 1, True), (1, 3, True)],
+    ids=["numpy", "tf.data-2-replicas", "tf.data-3-steps-per-execution"],
+)
+def test_conditional_gan_labels_out_of_range_are_an_error(
+    mirrored, replicas, steps_per_execution, as_dataset
+):
+    """Out-of-range labels were one-hot rows of zeros that trained silently (the shared
+    check of keras_gen.zoo.image_model, as for the CVAE)."""
+    import contextlib
+
+    import tensorflow as tf
+
+    scope = mirrored.scope() if replicas == 2 else contextlib.nullcontext()
+    with scope:
+        gan = zoo.ConditionalGAN(**{**TINY, "num_classes": 4})
+        gan.compile(steps_per_execution=steps_per_execution)
+    before = gan.get_weights()
+    y = Y.copy()
+    y[7] = -2  # in the first batch of 8, the second replica's half
+    data = (tf.data.Dataset.from_tensor_slices((X, y)).batch(8),) if as_dataset else (X, y)
+    expected = r"ConditionalGAN: labels must be integers in \[0, 4\); got (labels from )?-2"
+    with pytest.raises(ValueError, match=expected):
+        gan.fit(*data, batch_size=None if as_dataset else 8, epochs=1, verbose=0)
+    if steps_per_execution == 1:  # the failing step was the first: nothing changed
+        for a, b in zip(before, gan.get_weights()):
+            np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 4\)"):
+        gan.generate(2, labels=[4, 0])
+
+
+@pytest.mark.parametrize("as_dataset", [False, True], ids=["numpy", "tf.data"])
+def test_pixels_outside_the_unit_range_are_an_error(as_dataset):
+    import tensorflow as tf
+
+    gan = zoo.DCGAN(**TINY)
+    gan.compile()
+    before = gan.get_weights()
+    x = X * 255
+    data = tf.data.Dataset.from_tensor_slices(x).batch(10) if as_dataset else x
+    with pytest.raises(ValueError, match=r"DCGAN expects finite pixel values in \[0, 1\]"):
+        gan.fit(data, epochs=1, verbose=0)
+    for a, b in zip(before, gan.get_weights()):  # the discriminator saw no such batch
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"filters": (4, 8.5)}, "filters must be a sequence of positive integers"),
+        ({"latent_dim": 2.5}, "latent_dim must be a positive integer"),
+        ({"num_classes": 2.5}, "num_classes must be an integer >= 0"),
+    ],
+)
+def test_sizes_must_be_integers(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        zoo.DCGAN(**{**TINY, **kwargs})
+    with pytest.raises(ValueError, match="num_classes must be a positive integer"):
+        zoo.ConditionalGAN(**{**TINY, "num_classes": 4.5})

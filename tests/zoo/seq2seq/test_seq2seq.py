@@ -116,3 +116,14 @@ def test_copy_mixes_the_vocabulary_with_attention_on_the_source(couplets, couple
 def test_bad_input_is_a_clear_error(couplet_vocab):
     with pytest.raises(ValueError, match="beam_width"):
         _seq2seq(couplet_vocab).generate_from(["春风"], beam_width=0)
+
+
+@pytest.mark.parametrize("beam_width", [-1, 2.5, True, "4"])
+def test_beam_width_must_be_a_positive_integer(couplet_vocab, beam_width):
+    # -1 used to fail inside the encoder: "negative dimensions are not allowed"; 2.5 ran as 2.
+    model = _seq2seq(couplet_vocab)
+    expected = rf"beam_width must be a positive integer; got {beam_width!r}"
+    with pytest.raises(ValueError, match=expected.replace("'", "'?")):
+        model.generate_from(["春风"], beam_width=beam_width)
+    with pytest.raises(ValueError, match="beam_width must be a positive integer"):
+        model.search(couplet_vocab.encode(["春风"]), beam_width=beam_width)

@@ -107,3 +107,13 @@ def test_tied_softmax_is_the_embedding_matrix_and_trains_it(sentences, word_voca
 def test_bad_configuration_is_a_clear_error():
     with pytest.raises(ValueError, match="cell must be one of"):
         zoo.TextVAE(TextVocabulary(["a"], level="word"), cell="rnn")
+
+
+@pytest.mark.parametrize("temperature", [-1.0, float("inf"), float("nan")])
+def test_temperature_must_be_finite_and_not_negative(word_vocab, temperature):
+    # -1 used to decode as if greedily by the sign-flipped distribution; inf gave NaNs.
+    model = _vae(word_vocab)
+    with pytest.raises(ValueError, match=r"temperature must be a finite number >= 0"):
+        model.generate(2, seed=0, temperature=temperature)
+    with pytest.raises(ValueError, match=r"temperature must be a finite number >= 0"):
+        model.decode(np.zeros((1, 4), "float32"), temperature=temperature)

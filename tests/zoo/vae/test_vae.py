@@ -162,3 +162,125 @@ def test_variable_paths_name_the_encoder_and_the_decoder(architecture):
         paths = [v.path for v in model.trainable_variables]
         assert all(p.startswith(("encoder/", "decoder/")) for p in paths), paths
         assert any(p.startswith("encoder/") for p in paths)
+
+
+# --- bad data: one clear error, before or inside the traced step, and no update -------------
+
+
+def _tiny_cvae(**compile_kwargs):
+    model = zoo.CVAE(**{**TINY, "num_classes": 4})
+    model.compile(optimizer="adam", **compile_kwargs)
+    return model
+
+
+@pytest.mark.parametrize("bad", [4, -1, 1.5], ids=["too-large", "negative", "fraction"])
+def test_cvae_labels_out_of_range_are_an_error_up_front(bad):
+    model = _tiny_cvae()
+    y = Y.astype("float32") if bad == 1.5 else Y.copy()
+    y[3] = bad
+    with pytest.raises(ValueError, match=rf"CVAE: labels must be integers in \[0, 4\); got {bad}"):
+        model.fit(X, y, epochs=1, verbose=0)
+    assert model.optimizer.iterations.numpy() == 0
+
+
+@pytest.mark.parametrize("replicas, steps_per_execution", [(2, 1), (1, 3)])
+def test_cvae_labels_out_of_range_fail_inside_the_traced_step(
+    mirrored, replicas, steps_per_execution
+):
+    """A tf.data input is checked in the traced step: on 2 replicas (only one sees the bad
+    label) and with several steps per execution. Both at once fail in Keras 3.15 itself
+    ("You must feed a value for placeholder", keras-team/keras#19246), with any model."""
+    import contextlib
+
+    import tensorflow as tf
+
+    scope = mirrored.scope() if replicas == 2 else contextlib.nullcontext()
+    with scope:
+        model = _tiny_cvae(steps_per_execution=steps_per_execution)
+        fresh = _tiny_cvae(steps_per_execution=steps_per_execution)
+    fresh.set_weights(model.get_weights())
+    y = Y.copy()
+    y[13] = 7  # the second batch of 8, the second replica's half of it
+    ds = tf.data.Dataset.from_tensor_slices((X, y)).batch(8)
+    with pytest.raises(ValueError, match=r"CVAE: labels must be integers in \[0, 4\); got") as e:
+        model.fit(ds, epochs=1, verbose=0)
+    assert "7" in str(e.value) and "\n" not in str(e.value)
+    if steps_per_execution == 1:  # the first (good) step ran, the failing one changed nothing
+        fresh.fit(ds.take(1), epochs=1, verbose=0)
+        for a, b in zip(model.get_weights(), fresh.get_weights()):
+            np.testing.assert_allclose(a, b, atol=1e-6)
+    with pytest.raises(ValueError, match=r"labels must be integers in \[0, 4\); got 9"):
+        model.encode(X[:2], np.array([9, 0]))
+
+
+@pytest.mark.parametrize(
+    "transform, message",
+    [
+        (lambda x: x * 255, r"0\.\d+ to 25\d\.\d+"),
+        (lambda x: np.where(x > 0.9, np.nan, x), "nan to nan"),
+        (lambda x: np.where(x > 0.9, np.inf, x), r"0\.\d+ to inf"),
+        (lambda x: x - 0.5, r"-0\.\d+ to 0\.\d+$"),
+    ],
+    ids=["0-255", "nan", "inf", "negative"],
+)
+@pytest.mark.parametrize("as_dataset", [False, True], ids=["numpy", "tf.data"])
+def test_vae_refuses_pixels_that_are_not_finite_or_not_in_the_unit_range(
+    transform, message, as_dataset
+):
+    import tensorflow as tf
+
+    model = zoo.VAE(**TINY)
+    model.compile(optimizer="adam")
+    before = model.get_weights()
+    x = transform(X).astype("float32")
+    data = tf.data.Dataset.from_tensor_slices(x).batch(16) if as_dataset else x
+    expected = r"VAE expects finite pixel values in \[0, 1\] \(8-bit images: divide them by 255\); "
+    expected += "got values from " + message
+    with pytest.raises(ValueError, match=expected) as e:
+        model.fit(data, epochs=1, verbose=0)
+    assert "\n" not in str(e.value)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="VAE expects finite pixel values"):
+        model.evaluate(data, verbose=0)
+
+
+def test_gaussian_vae_takes_any_finite_values_but_not_nan():
+    model = zoo.VAE(**{**TINY, "likelihood": "gaussian"})
+    model.compile(optimizer="adam")
+    model.fit(X * 255 - 100, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"VAE expects finite pixel values; got values from nan"):
+        model.fit(np.where(X > 0.5, np.nan, X), epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"latent_dim": 2.5}, "latent_dim must be a positive integer; got 2.5"),
+        ({"hidden_units": (16.5,)}, r"hidden_units must be a sequence of positive integers"),
+        ({"hidden_units": 64}, r"hidden_units must be a sequence of positive integers; got 64"),
+        ({"hidden_units": (0,)}, r"hidden_units must be a sequence of positive integers"),
+        ({"architecture": "conv", "filters": (8, 2.5)}, "filters must be a sequence"),
+        ({"num_classes": -1}, r"num_classes must be an integer >= 0; got -1"),
+    ],
+)
+def test_sizes_must_be_positive_integers(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        zoo.VAE(**{**TINY, **kwargs})
+
+
+@pytest.mark.parametrize("num_classes", [1, 2.5, "10"])
+def test_cvae_num_classes_is_an_integer_of_at_least_two(num_classes):
+    with pytest.raises(ValueError, match="num_classes"):
+        zoo.CVAE(**TINY, num_classes=num_classes)
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True])
+def test_fit_batch_size_must_be_a_positive_integer(batch_size):
+    # Keras itself takes 0 as 32 and fails on -1 and 2.5 with a shape error.
+    model = zoo.VAE(**TINY)
+    model.compile(optimizer="adam")
+    with pytest.raises(ValueError, match=r"batch_size must be a positive integer or None; got"):
+        model.fit(X, batch_size=batch_size, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        model.evaluate(X, batch_size=batch_size, verbose=0)
