@@ -92,5 +92,6 @@ PRESETS = [
         epochs=20,
         batch_size=64,
         architecture="conv",
+        weights="conditional_gan_mnist",
     ),
 ]

@@ -64,6 +64,7 @@ PRESETS = [
         data=DataSpec("images", "mnist", binarize="dynamic"),
         epochs=VAE_MNIST_EPOCHS,
         kl_warmup=10 / VAE_MNIST_EPOCHS,
+        weights="vae_mnist",
     ),
     Preset(
         "conv_vae_mnist",
@@ -82,6 +83,7 @@ PRESETS = [
         data=DataSpec("images", "mnist", binarize="dynamic"),
         epochs=CONV_VAE_MNIST_EPOCHS,
         kl_warmup=1 / CONV_VAE_MNIST_EPOCHS,
+        weights="conv_vae_mnist",
     ),
     Preset(
         "cvae_mnist",
@@ -101,5 +103,6 @@ PRESETS = [
         data=DataSpec("images", "mnist", binarize="dynamic", labels=True),
         epochs=CVAE_MNIST_EPOCHS,
         kl_warmup=2 / CVAE_MNIST_EPOCHS,
+        weights="cvae_mnist",
     ),
 ]

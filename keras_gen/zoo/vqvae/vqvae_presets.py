@@ -47,5 +47,6 @@ PRESETS = [
                 "batch_size": 64,
             }
         },
+        weights="vqvae_mnist",
     ),
 ]
